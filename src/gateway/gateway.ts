@@ -1,0 +1,65 @@
+// The gateway process: loads its keys and stores from the data directory and opens one listener
+// per connection policy.
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { LocalUserDirectory } from '../auth/local-users.js';
+import type { GatehouseConfig, ConnectionPolicy } from '../config/schema.js';
+import { GatewayKeySource, PasswordPassthrough, type CredentialSource } from '../credstore/credential-source.js';
+import type { Logger } from '../log/logger.js';
+import { ChannelPolicy } from './channel-policy.js';
+import { ClientRateLimiter } from './rate-limit.js';
+import { loadOrCreateKey, type HostKey } from './ssh/host-key.js';
+import { KnownHostsStore } from './ssh/known-hosts.js';
+import { listenSsh, type SshListener } from './ssh/listener.js';
+import { TargetAllowlist } from './target-rules.js';
+
+export interface Gateway {
+  hostKey: HostKey;
+  /** The key the gateway logs in to targets with under `gateway-key` policies. */
+  upstreamKey: HostKey;
+  listeners: SshListener[];
+  close(): Promise<void>;
+}
+
+export async function startGateway(config: GatehouseConfig, dataDir: string, log: Logger): Promise<Gateway> {
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const hostKey = await loadOrCreateKey(join(dataDir, 'ssh_host_ed25519_key'), 'gatehouse host key');
+  const upstreamKey = await loadOrCreateKey(join(dataDir, 'upstream_ed25519_key'), 'gatehouse upstream login key');
+  if (hostKey.created) log.info({ fingerprint: hostKey.fingerprint }, 'generated a new host key');
+  const binding = nativeCryptoLoaded();
+  log[binding ? 'info' : 'warn']({ sshCryptoBinding: binding }, binding ? 'ssh2 native crypto binding loaded' : 'ssh2 native crypto binding NOT loaded: throughput will be several times lower');
+
+  const users = new LocalUserDirectory(config.users);
+  const limiter = new ClientRateLimiter(config.rateLimit);
+  const knownHosts = new KnownHostsStore(join(dataDir, 'known_hosts'));
+  const credentialsFor = (policy: ConnectionPolicy): CredentialSource =>
+    policy.credentials.type === 'gateway-key' ? new GatewayKeySource(upstreamKey.privateKey) : new PasswordPassthrough();
+
+  const listeners: SshListener[] = [];
+  try {
+    for (const policy of config.connectionPolicies) {
+      listeners.push(
+        await listenSsh(hostKey, {
+          policy,
+          users,
+          limiter,
+          knownHosts,
+          credentials: credentialsFor(policy),
+          targets: new TargetAllowlist(policy.targets),
+          channelPolicy: new ChannelPolicy(policy),
+          log: log.child({ policy: policy.name }),
+        }),
+      );
+    }
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close()));
+    throw err;
+  }
+  return { hostKey, upstreamKey, listeners, close: async () => void (await Promise.all(listeners.map((l) => l.close()))) };
+}
+
+function nativeCryptoLoaded(): boolean {
+  const require = createRequire(import.meta.url);
+  return Boolean((require('ssh2/lib/protocol/crypto.js') as { bindingAvailable?: boolean }).bindingAvailable);
+}

@@ -1,0 +1,129 @@
+// One client connection through the gateway, in the order of DESIGN.md §2: rate limit, first
+// factor, target decision, upstream login, then the channel relays.
+import { randomBytes } from 'node:crypto';
+import type ssh2 from 'ssh2';
+import type { LocalUserDirectory } from '../../auth/local-users.js';
+import type { ConnectionPolicy } from '../../config/schema.js';
+import type { CredentialSource } from '../../credstore/credential-source.js';
+import type { Logger } from '../../log/logger.js';
+import type { ChannelPolicy } from '../channel-policy.js';
+import { ConnectionRecord } from '../connection-record.js';
+import type { ClientRateLimiter } from '../rate-limit.js';
+import type { TargetAllowlist } from '../target-rules.js';
+import { formatTarget, parseTarget, type TargetHost } from '../username.js';
+import { FirstFactor, type AuthenticatedLogin } from './first-factor.js';
+import { relayForward } from './forward-relay.js';
+import type { KnownHostsStore } from './known-hosts.js';
+import { relaySession, type RelayContext } from './session-relay.js';
+import { connectUpstream, UpstreamError } from './upstream.js';
+
+export interface ConnectionDeps {
+  policy: ConnectionPolicy;
+  users: LocalUserDirectory;
+  limiter: ClientRateLimiter;
+  knownHosts: KnownHostsStore;
+  credentials: CredentialSource;
+  targets: TargetAllowlist;
+  channelPolicy: ChannelPolicy;
+  log: Logger;
+}
+
+export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, deps: ConnectionDeps): void {
+  const log = deps.log.child({ conn: randomBytes(6).toString('hex') });
+  const record = new ConnectionRecord(log, info.ip, info.port, deps.policy.name);
+  let upstreamClient: ssh2.Client | undefined;
+  conn.on('error', (err: Error) => log.warn({ err: err.message }, 'client connection error'));
+  conn.on('close', () => {
+    upstreamClient?.end();
+    record.close();
+  });
+  log.info({ clientIp: info.ip, clientPort: info.port, clientVersion: info.header.versions.software.slice(0, 64) }, 'client connected');
+
+  const admission = deps.limiter.admit(info.ip);
+  if (!admission.allowed) {
+    log.warn({ event: 'rate-limit-refused', clientIp: info.ip, retryAfterMs: admission.retryAfterMs }, 'client IP is locked out');
+    record.refuse('locked-out');
+    conn.end();
+    return;
+  }
+
+  const firstFactor = new FirstFactor({
+    users: deps.users,
+    limiter: deps.limiter,
+    clientIp: info.ip,
+    needsPassword: deps.credentials.needsClientPassword,
+    log,
+    disconnect: () => conn.end(),
+  });
+  conn.on('authentication', (ctx) => firstFactor.handle(ctx));
+  // Remote forwarding (`ssh -R`) and other global requests are not relayed.
+  conn.on('request', (_accept, reject, name) => {
+    log.info({ request: name }, 'global request refused');
+    reject?.();
+  });
+
+  conn.on('ready', () => {
+    const login = firstFactor.login;
+    if (!login) return conn.end();
+    record.gatewayUser = login.gatewayUser;
+    record.serverUser = login.username.serverUser;
+    const upstream = loginToTarget(login, deps, record, log).then((client) => {
+      upstreamClient = client;
+      client.on('close', () => conn.end());
+      return client;
+    });
+    upstream.catch(() => undefined);
+    const relay: RelayContext = { upstream: () => upstream, channelPolicy: deps.channelPolicy, record, log, endConnection: () => conn.end() };
+    conn.on('session', (accept) => relaySession(accept, relay));
+    conn.on('tcpip', (accept, reject, request) => relayForward(accept, reject, request, relay));
+  });
+}
+
+/** Decides the target and logs in to it; rejects with a message that is safe to show the client. */
+async function loginToTarget(login: AuthenticatedLogin, deps: ConnectionDeps, record: ConnectionRecord, log: Logger): Promise<ssh2.Client> {
+  const { policy } = deps;
+  const target: TargetHost | undefined = login.username.target ?? (policy.defaultTarget ? parseTarget(policy.defaultTarget) : undefined);
+  if (!target) return refuse(record, log, 'no-target', `no target given and policy "${policy.name}" has no default target`);
+  const port = target.port ?? 22;
+  const where = formatTarget({ ...target, port });
+  record.target = where;
+  if (!deps.targets.allows(target.host, port)) {
+    return refuse(record, log, 'target-denied', `target ${where} is not allowed by policy "${policy.name}"`);
+  }
+
+  const credential = await deps.credentials.credentialFor({
+    gatewayUser: login.gatewayUser,
+    serverUser: login.username.serverUser,
+    host: target.host,
+    port,
+    ...(login.password !== undefined ? { clientPassword: login.password } : {}),
+  });
+  if ('missing' in credential) return refuse(record, log, 'no-credential', credential.missing);
+
+  try {
+    const client = await connectUpstream({
+      host: target.host,
+      port,
+      username: login.username.serverUser,
+      credential,
+      knownHosts: deps.knownHosts,
+      hostKeyPolicy: policy.hostKeyPolicy,
+      connectTimeoutMs: policy.connectTimeoutSeconds * 1000,
+      keepaliveMs: policy.keepaliveSeconds * 1000,
+      log,
+    });
+    record.sessionStarted();
+    return client;
+  } catch (err) {
+    if (!(err instanceof UpstreamError)) throw err;
+    log.warn({ event: 'upstream-failed', kind: err.kind, target: where, ...err.detail }, err.message);
+    record.refuse(err.kind, err.kind === 'handshake' ? 'error' : 'refused');
+    throw new Error(err.message);
+  }
+}
+
+function refuse(record: ConnectionRecord, log: Logger, reason: string, message: string): never {
+  log.warn({ event: reason, target: record.target }, message);
+  record.refuse(reason);
+  throw new Error(message);
+}

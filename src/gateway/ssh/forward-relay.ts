@@ -1,0 +1,43 @@
+// Relays one `ssh -L` (direct-tcpip) channel: the target server opens the connection onward.
+import type ssh2 from 'ssh2';
+import type { RelayContext } from './session-relay.js';
+
+export function relayForward(
+  accept: ssh2.AcceptConnection<ssh2.ServerChannel>,
+  reject: ssh2.RejectConnection,
+  info: ssh2.TcpipRequestInfo,
+  ctx: RelayContext,
+): void {
+  const destination = { destIP: info.destIP.slice(0, 255), destPort: info.destPort };
+  const decision = ctx.channelPolicy.decideForward(info.destIP, info.destPort);
+  if (!decision.allowed) {
+    ctx.log.warn({ event: 'channel-denied', request: 'direct-tcpip', ...destination, reason: decision.reason }, 'forwarding refused');
+    return reject();
+  }
+  ctx
+    .upstream()
+    .then(
+      (client) =>
+        new Promise<ssh2.ClientChannel>((resolve, fail) =>
+          client.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (err, channel) => (err ? fail(err) : resolve(channel))),
+        ),
+    )
+    .then(
+      (up) => {
+        const down = accept();
+        ctx.record.channelOpened('direct-tcpip');
+        ctx.log.info({ channel: 'direct-tcpip', ...destination }, 'channel opened');
+        down.on('data', (chunk: Buffer) => (ctx.record.bytesFromClient += chunk.length));
+        up.on('data', (chunk: Buffer) => (ctx.record.bytesToClient += chunk.length));
+        for (const side of [down, up]) side.on('error', (err: Error) => ctx.log.warn({ err: err.message }, 'forwarded channel error'));
+        down.pipe(up);
+        up.pipe(down);
+        down.on('close', () => up.close());
+        up.on('close', () => down.close());
+      },
+      (err: Error) => {
+        ctx.log.warn({ ...destination, err: err.message }, 'forwarding failed at the target');
+        reject();
+      },
+    );
+}

@@ -1,0 +1,156 @@
+// Relays one SSH session channel (shell with pty, exec, sftp/scp) between the client and the target.
+import type ssh2 from 'ssh2';
+import type { Logger } from '../../log/logger.js';
+import type { ChannelPolicy, SessionRequest } from '../channel-policy.js';
+import type { ConnectionRecord } from '../connection-record.js';
+
+export interface RelayContext {
+  /** The logged-in upstream connection; rejects with a message that is safe to show the client. */
+  upstream: () => Promise<ssh2.Client>;
+  channelPolicy: ChannelPolicy;
+  record: ConnectionRecord;
+  log: Logger;
+  /** Ends the whole client connection (used when the target cannot be reached at all). */
+  endConnection: () => void;
+}
+
+interface TerminalSize {
+  rows: number;
+  cols: number;
+  height: number;
+  width: number;
+}
+
+// Terminal sizes beyond these are nonsense; clamping keeps a hostile client from feeding the target huge values.
+const maxCells = 10_000;
+const maxPixels = 100_000;
+
+function clampSize(info: TerminalSize): TerminalSize {
+  const clamp = (value: number, max: number): number => Math.min(Math.max(Math.trunc(value) || 0, 0), max);
+  return { rows: clamp(info.rows, maxCells), cols: clamp(info.cols, maxCells), height: clamp(info.height, maxPixels), width: clamp(info.width, maxPixels) };
+}
+
+/** Tells the client why its channel cannot run, in one line, and closes the channel. */
+function refuseChannel(down: ssh2.ServerChannel, reason: string, exitCode: number): void {
+  down.stderr.write(`gatehouse: ${reason}\r\n`);
+  down.exit(exitCode);
+  down.end();
+}
+
+export function relaySession(accept: ssh2.AcceptConnection<ssh2.Session>, ctx: RelayContext): void {
+  const session = accept();
+  let pty: (TerminalSize & { term: string; modes: ssh2.TerminalModes }) | undefined;
+  let pendingSize: TerminalSize | undefined;
+  let up: ssh2.ClientChannel | undefined;
+  const env: Record<string, string> = {};
+
+  session.on('pty', (acceptPty, _reject, info) => {
+    pty = { ...clampSize(info), term: info.term.slice(0, 64), modes: info.modes };
+    acceptPty?.();
+  });
+  session.on('window-change', (acceptChange, _reject, info) => {
+    const size = clampSize(info);
+    if (up) up.setWindow(size.rows, size.cols, size.height, size.width);
+    else pendingSize = size;
+    acceptChange?.();
+  });
+  session.on('env', (acceptEnv, rejectEnv, info) => {
+    if (ctx.channelPolicy.envAllowed(info.key)) {
+      env[info.key] = info.val;
+      return acceptEnv?.();
+    }
+    ctx.log.info({ variable: info.key.slice(0, 64) }, 'environment variable not in the allowlist: dropped');
+    rejectEnv?.();
+  });
+  session.on('signal', (acceptSignal, _reject, info) => {
+    up?.signal(info.name);
+    acceptSignal?.();
+  });
+  session.on('auth-agent', (_accept, rejectAgent) => {
+    ctx.log.info('agent forwarding requested: not supported');
+    rejectAgent?.();
+  });
+  session.on('x11', (_accept, rejectX11) => {
+    ctx.log.info('X11 forwarding requested: not supported');
+    rejectX11?.();
+  });
+
+  // The channel is accepted synchronously: a client that sends EOF right after its request
+  // (`ssh gw cmd </dev/null`) would otherwise find its channel already ending.
+  const start = (acceptRequest: () => ssh2.ServerChannel | undefined, request: SessionRequest): void => {
+    const down = acceptRequest();
+    if (!down) return;
+    down.on('error', (err: Error) => ctx.log.warn({ err: err.message }, 'client channel error'));
+    const decision = ctx.channelPolicy.decideSession(request);
+    if (!decision.allowed) {
+      ctx.log.warn({ event: 'channel-denied', request: request.kind, reason: decision.reason }, 'channel refused');
+      return refuseChannel(down, decision.reason, 1);
+    }
+    ctx.record.channelOpened(decision.type);
+    ctx.log.info({ channel: decision.type, ...(request.kind === 'exec' ? { command: request.command.slice(0, 256) } : {}) }, 'channel opened');
+    ctx
+      .upstream()
+      .then(
+        (client) =>
+          openUpstream(client, request, pty, env).then(
+            (channel) => {
+              up = channel;
+              if (pendingSize) channel.setWindow(pendingSize.rows, pendingSize.cols, pendingSize.height, pendingSize.width);
+              bridge(down, channel, ctx);
+            },
+            (err: Error) => {
+              ctx.log.warn({ err: err.message, channel: decision.type }, 'target refused the channel');
+              refuseChannel(down, `the target refused the ${decision.type} channel`, 1);
+            },
+          ),
+        (err: Error) => {
+          refuseChannel(down, err.message, 255);
+          // Disconnect only once the reason has reached the client (channel closed), or after a grace period.
+          down.once('close', ctx.endConnection);
+          setTimeout(ctx.endConnection, 5000).unref();
+        },
+      );
+  };
+  session.on('shell', (acceptShell) => start(acceptShell, { kind: 'shell' }));
+  session.on('exec', (acceptExec, _reject, info) => start(acceptExec, { kind: 'exec', command: info.command }));
+  session.on('subsystem', (acceptSubsystem, _reject, info) => start(acceptSubsystem, { kind: 'subsystem', name: info.name }));
+}
+
+function openUpstream(
+  client: ssh2.Client,
+  request: SessionRequest,
+  pty: (TerminalSize & { term: string; modes: ssh2.TerminalModes }) | undefined,
+  env: Record<string, string>,
+): Promise<ssh2.ClientChannel> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | undefined, channel: ssh2.ClientChannel): void => (err ? reject(err) : resolve(channel));
+    switch (request.kind) {
+      case 'shell':
+        return client.shell(pty ?? false, { env }, done);
+      case 'exec':
+        return client.exec(request.command, { env, ...(pty ? { pty } : {}) }, done);
+      case 'subsystem':
+        return client.subsys(request.name, done);
+    }
+  });
+}
+
+/** Pipes both directions with back-pressure and passes exit status/signal back before closing. */
+function bridge(down: ssh2.ServerChannel, up: ssh2.ClientChannel, ctx: RelayContext): void {
+  const { record, log } = ctx;
+  down.on('data', (chunk: Buffer) => (record.bytesFromClient += chunk.length));
+  up.on('data', (chunk: Buffer) => (record.bytesToClient += chunk.length));
+  up.stderr.on('data', (chunk: Buffer) => (record.bytesToClient += chunk.length));
+  up.on('error', (err: Error) => log.warn({ err: err.message }, 'target channel error'));
+
+  down.pipe(up);
+  // The client side is ended on the target's close, not its EOF, so the exit status goes first.
+  up.pipe(down, { end: false });
+  up.stderr.pipe(down.stderr, { end: false });
+  up.on('exit', (code: number | null, signal?: string, coreDumped?: boolean, description?: string) => {
+    if (code !== null) down.exit(code);
+    else if (signal) down.exit(signal, coreDumped ?? false, description ?? '');
+  });
+  up.on('close', () => down.end());
+  down.on('close', () => up.close());
+}

@@ -1,0 +1,89 @@
+// Starts a Gatehouse gateway in the test process on a free loopback port, with its log lines
+// captured as objects so tests can assert on the real reasons and events.
+import { Writable } from 'node:stream';
+import { validateConfig } from '../../../src/config/load.js';
+import { startGateway, type Gateway } from '../../../src/gateway/gateway.js';
+import { createLogger } from '../../../src/log/logger.js';
+import type { TeardownHost } from './sshd.js';
+
+export type LogLine = Record<string, unknown> & { msg?: string };
+
+export interface TestGateway {
+  port: number;
+  gateway: Gateway;
+  dataDir: string;
+  logs: LogLine[];
+  /** Resolves with the first log line (already written or yet to come) that matches. */
+  waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  close(): Promise<void>;
+}
+
+export interface TestGatewayConfig {
+  users?: unknown[];
+  policy?: Record<string, unknown>;
+  rateLimit?: Record<string, unknown>;
+}
+
+export async function startTestGateway(t: TeardownHost & { testdir(): string }, config: TestGatewayConfig = {}, dataDir = t.testdir()): Promise<TestGateway> {
+  const logs: LogLine[] = [];
+  const waiters = new Set<(line: LogLine) => void>();
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const text of chunk.toString('utf8').split('\n')) {
+        if (!text) continue;
+        const line = JSON.parse(text) as LogLine;
+        logs.push(line);
+        for (const waiter of waiters) waiter(line);
+      }
+      done();
+    },
+  });
+  const validated = validateConfig({
+    users: config.users ?? [],
+    rateLimit: config.rateLimit ?? {},
+    logging: { level: 'debug' },
+    connectionPolicies: [
+      {
+        name: 'test',
+        listen: { address: '127.0.0.1', port: 0 },
+        targets: [{ host: '127.0.0.1', ports: '*' }, { host: 'localhost', ports: '*' }],
+        hostKeyPolicy: 'trust-on-first-use',
+        keepaliveSeconds: 0,
+        ...config.policy,
+      },
+    ],
+  });
+  const gateway = await startGateway(validated, dataDir, createLogger('debug', sink));
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await gateway.close();
+  };
+  t.teardown(close);
+
+  return {
+    port: gateway.listeners[0]!.port,
+    gateway,
+    dataDir,
+    logs,
+    close,
+    waitForLog(match, timeoutMs = 10_000) {
+      const found = logs.find(match);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`no matching gateway log line within ${timeoutMs} ms; last lines:\n${logs.slice(-10).map((l) => JSON.stringify(l)).join('\n')}`));
+        }, timeoutMs);
+        const waiter = (line: LogLine): void => {
+          if (!match(line)) return;
+          clearTimeout(timer);
+          waiters.delete(waiter);
+          resolve(line);
+        };
+        waiters.add(waiter);
+      });
+    },
+  };
+}
