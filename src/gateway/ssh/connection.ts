@@ -1,5 +1,5 @@
-// One client connection through the gateway, in the order of DESIGN.md §2: rate limit, first
-// factor, target decision, upstream login, then the channel relays.
+// One client connection through the gateway, in the order of DESIGN.md §2 (the listener has
+// already applied the per-IP rate limit): first factor, target decision, upstream login, then the channel relays.
 import { randomBytes } from 'node:crypto';
 import type ssh2 from 'ssh2';
 import type { LocalUserDirectory } from '../../auth/local-users.js';
@@ -38,14 +38,6 @@ export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, de
     record.close();
   });
   log.info({ clientIp: info.ip, clientPort: info.port, clientVersion: info.header.versions.software.slice(0, 64) }, 'client connected');
-
-  const admission = deps.limiter.admit(info.ip);
-  if (!admission.allowed) {
-    log.warn({ event: 'rate-limit-refused', clientIp: info.ip, retryAfterMs: admission.retryAfterMs }, 'client IP is locked out');
-    record.refuse('locked-out');
-    conn.end();
-    return;
-  }
 
   const firstFactor = new FirstFactor({
     users: deps.users,

@@ -1,5 +1,6 @@
-// One SSH listener per connection policy (ssh2 server side).
-import type { AddressInfo } from 'node:net';
+// One SSH listener per connection policy. The TCP listener is ours, so locked-out client IPs are
+// dropped before any SSH work, and sockets that never log in are closed after the grace time.
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { HostKey } from './host-key.js';
 import { serveConnection, type ConnectionDeps } from './connection.js';
@@ -11,18 +12,25 @@ export interface SshListener {
   close(): Promise<void>;
 }
 
+/** How long a client may take from TCP connect to a successful login, as OpenSSH's LoginGraceTime. */
+const loginGraceMs = 120_000;
+
 export async function listenSsh(hostKey: HostKey, deps: ConnectionDeps): Promise<SshListener> {
-  const { policy, log } = deps;
-  const open = new Set<ssh2.Connection>();
-  const server = new ssh2.Server(
+  const { policy, log, limiter } = deps;
+  const sockets = new Set<Socket>();
+  // Sockets by "ip:port", so the SSH connection can find its login-grace timer.
+  const pending = new Map<string, { grace: NodeJS.Timeout; identified: boolean }>();
+
+  const ssh = new ssh2.Server(
     {
       hostKeys: [hostKey.privateKey],
       ident: 'Gatehouse',
       ...(policy.keepaliveSeconds > 0 ? { keepaliveInterval: policy.keepaliveSeconds * 1000, keepaliveCountMax: 3 } : {}),
     } as ssh2.ServerConfig,
     (conn, info) => {
-      open.add(conn);
-      conn.on('close', () => open.delete(conn));
+      const socket = pending.get(`${info.ip}:${info.port}`);
+      if (socket) socket.identified = true;
+      conn.once('ready', () => clearTimeout(socket?.grace));
       try {
         serveConnection(conn, info, deps);
       } catch (err) {
@@ -31,16 +39,43 @@ export async function listenSsh(hostKey: HostKey, deps: ConnectionDeps): Promise
       }
     },
   );
-  server.on('error', (err: Error) => log.error({ err: err.message }, 'listener error'));
+  ssh.on('error', (err: Error) => log.error({ err: err.message }, 'listener error'));
+
+  const tcp = createServer((socket) => {
+    const ip = socket.remoteAddress ?? '';
+    const key = `${ip}:${socket.remotePort}`;
+    const admission = limiter.admit(ip);
+    if (!admission.allowed) {
+      log.warn({ event: 'rate-limit-refused', clientIp: ip, retryAfterMs: admission.retryAfterMs }, 'client IP is locked out');
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    const grace = setTimeout(() => {
+      log.info({ clientIp: ip, clientPort: socket.remotePort }, 'login grace time exceeded: disconnecting');
+      socket.destroy();
+    }, loginGraceMs);
+    pending.set(key, { grace, identified: false });
+    socket.on('error', (err) => log.debug({ clientIp: ip, err: err.message }, 'client socket error'));
+    socket.once('close', () => {
+      clearTimeout(grace);
+      // ssh2 reports nothing for a socket that never completed the SSH identification exchange.
+      if (!pending.get(key)?.identified) log.info({ clientIp: ip, clientPort: socket.remotePort }, 'client disconnected before the SSH handshake');
+      pending.delete(key);
+      sockets.delete(socket);
+    });
+    ssh.injectSocket(socket);
+  });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(policy.listen.port, policy.listen.address, () => {
-      server.off('error', reject);
+    tcp.once('error', reject);
+    tcp.listen(policy.listen.port, policy.listen.address, () => {
+      tcp.off('error', reject);
       resolve();
     });
   });
-  const { address, port } = server.address() as AddressInfo;
+  tcp.on('error', (err: Error) => log.error({ err: err.message }, 'listener error'));
+  const { address, port } = tcp.address() as AddressInfo;
   log.info({ address, port }, 'listening');
 
   return {
@@ -49,8 +84,8 @@ export async function listenSsh(hostKey: HostKey, deps: ConnectionDeps): Promise
     port,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const conn of open) conn.end();
+        tcp.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
       }),
   };
 }
