@@ -41,6 +41,13 @@ const localUser = z
   })
   .strict();
 
+const usermappingRule = z
+  .object({
+    gatewayUsers: z.array(z.string().min(1)).min(1, 'expected at least one gateway user (or "*")'),
+    serverUsers: z.array(z.string().min(1)).min(1, 'expected at least one server user (or "*")'),
+  })
+  .strict();
+
 const credentials = z.discriminatedUnion('type', [
   z.object({ type: z.literal('passthrough') }).strict(),
   z.object({ type: z.literal('gateway-key') }).strict(),
@@ -55,6 +62,8 @@ const connectionPolicy = z
     defaultTarget: z.string().superRefine(validatedBy(parseTarget)).optional(),
     channels: z.array(z.enum(channelTypes)).default(['shell', 'exec', 'sftp', 'scp']),
     forwardTargets: z.array(targetRule).default([{ host: '*', ports: '*' }]),
+    // Who may log in as a server user other than their own gateway user ("gu=alice@root@db1").
+    usermapping: z.array(usermappingRule).default([]),
     envAllow: z
       .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'expected a variable name, optionally ending in "*"'))
       .default(['LANG', 'LC_*', 'TZ']),

@@ -13,6 +13,7 @@ import { loadOrCreateKey, type HostKey } from './ssh/host-key.js';
 import { KnownHostsStore } from './ssh/known-hosts.js';
 import { listenSsh, type SshListener } from './ssh/listener.js';
 import { TargetAllowlist } from './target-rules.js';
+import { UsermappingPolicy } from './usermapping.js';
 
 export interface Gateway {
   hostKey: HostKey;
@@ -47,6 +48,7 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
           knownHosts,
           credentials: credentialsFor(policy),
           targets: new TargetAllowlist(policy.targets),
+          usermapping: new UsermappingPolicy(policy.usermapping),
           channelPolicy: new ChannelPolicy(policy),
           log: log.child({ policy: policy.name }),
         }),

@@ -78,6 +78,25 @@ t.test('unknown, disallowed and unreachable targets get a one-line reason', asyn
   }
 });
 
+t.test('usermapping: another gateway user logs in as the server user only when a rule allows it', async (t) => {
+  for (const mapped of [false, true]) {
+    const lab = await startLab(t, {
+      extraUsers: ['alice'],
+      policy: mapped ? { usermapping: [{ gatewayUsers: ['alice'], serverUsers: ['gh-e2e'] }] } : {},
+    });
+    const run = await runSsh({ port: lab.gw.port, user: `gu=alice@${lab.sshd.user}@127.0.0.1:${lab.sshd.port}` }, 'whoami', { key: lab.key });
+    if (mapped) {
+      t.equal(run.code, 0, run.stderr);
+      t.equal(run.stdout.toString(), `${lab.sshd.user}\n`);
+      await lab.gw.waitForLog((l) => l.event === 'session-end' && l.gatewayUser === 'alice' && l.serverUser === lab.sshd.user && l.result === 'ok');
+    } else {
+      t.equal(run.code, 255);
+      t.match(run.stderr, `gatehouse: gateway user alice may not log in as ${lab.sshd.user} under policy "test"`);
+      await lab.gw.waitForLog((l) => l.event === 'session-end' && l.reason === 'usermapping-denied');
+    }
+  }
+});
+
 t.test('a target that closes mid-handshake is reported, and others keep working', async (t) => {
   const lab = await startLab(t);
   const sockets = new Set<Socket>();

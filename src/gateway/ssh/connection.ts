@@ -10,6 +10,7 @@ import type { ChannelPolicy } from '../channel-policy.js';
 import { ConnectionRecord } from '../connection-record.js';
 import type { ClientRateLimiter } from '../rate-limit.js';
 import type { TargetAllowlist } from '../target-rules.js';
+import type { UsermappingPolicy } from '../usermapping.js';
 import { formatTarget, parseTarget, type TargetHost } from '../username.js';
 import { FirstFactor, type AuthenticatedLogin } from './first-factor.js';
 import { relayForward } from './forward-relay.js';
@@ -24,6 +25,7 @@ export interface ConnectionDeps {
   knownHosts: KnownHostsStore;
   credentials: CredentialSource;
   targets: TargetAllowlist;
+  usermapping: UsermappingPolicy;
   channelPolicy: ChannelPolicy;
   log: Logger;
 }
@@ -68,6 +70,10 @@ export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, de
     const relay: RelayContext = { upstream: () => upstream, channelPolicy: deps.channelPolicy, record, log, endConnection: () => conn.end() };
     conn.on('session', (accept) => relaySession(accept, relay));
     conn.on('tcpip', (accept, reject, request) => relayForward(accept, reject, request, relay));
+    conn.on('openssh.streamlocal', (_accept, reject) => {
+      log.warn({ event: 'channel-denied', request: 'direct-streamlocal' }, 'forwarding to a Unix socket is not supported');
+      reject();
+    });
   });
 }
 
@@ -81,6 +87,9 @@ async function loginToTarget(login: AuthenticatedLogin, deps: ConnectionDeps, re
   record.target = where;
   if (!deps.targets.allows(target.host, port)) {
     return refuse(record, log, 'target-denied', `target ${where} is not allowed by policy "${policy.name}"`);
+  }
+  if (!deps.usermapping.allows(login.gatewayUser, login.username.serverUser)) {
+    return refuse(record, log, 'usermapping-denied', `gateway user ${login.gatewayUser} may not log in as ${login.username.serverUser} under policy "${policy.name}"`);
   }
 
   const credential = await deps.credentials.credentialFor({
@@ -115,7 +124,7 @@ async function loginToTarget(login: AuthenticatedLogin, deps: ConnectionDeps, re
 }
 
 function refuse(record: ConnectionRecord, log: Logger, reason: string, message: string): never {
-  log.warn({ event: reason, target: record.target }, message);
+  log.warn({ event: reason, target: record.target, gatewayUser: record.gatewayUser, serverUser: record.serverUser }, message);
   record.refuse(reason);
   throw new Error(message);
 }

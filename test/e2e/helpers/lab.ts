@@ -17,13 +17,18 @@ export interface LabOptions {
   credentials?: 'gateway-key' | 'passthrough';
   policy?: Record<string, unknown>;
   rateLimit?: Record<string, unknown>;
+  /** More gateway users who authenticate with the lab's client key. */
+  extraUsers?: string[];
 }
 
 export async function startLab(t: TeardownHost & { testdir(): string }, options: LabOptions = {}): Promise<Lab> {
   const sshd = await startSshd(t);
   const key = await makeClientKey(t);
   const gw = await startTestGateway(t, {
-    users: [{ name: sshd.user, passwordHash: await hashPassword(sshd.password), authorizedKeys: [key.publicLine] }],
+    users: [
+      { name: sshd.user, passwordHash: await hashPassword(sshd.password), authorizedKeys: [key.publicLine] },
+      ...(options.extraUsers ?? []).map((name) => ({ name, authorizedKeys: [key.publicLine] })),
+    ],
     policy: { credentials: { type: options.credentials ?? 'gateway-key' }, ...options.policy },
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
   });
