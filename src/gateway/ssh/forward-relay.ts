@@ -14,30 +14,28 @@ export function relayForward(
     ctx.log.warn({ event: 'channel-denied', request: 'direct-tcpip', ...destination, reason: decision.reason }, 'forwarding refused');
     return reject();
   }
-  ctx
-    .upstream()
-    .then(
-      (client) =>
-        new Promise<ssh2.ClientChannel>((resolve, fail) =>
-          client.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (err, channel) => (err ? fail(err) : resolve(channel))),
-        ),
-    )
-    .then(
-      (up) => {
+  ctx.upstream().then(
+    (client) =>
+      // Bridged inside ssh2's callback so no event of a short-lived connection is missed.
+      client.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (err, up) => {
+        if (err) {
+          ctx.log.warn({ ...destination, err: err.message }, 'forwarding failed at the target');
+          return reject();
+        }
         const down = accept();
         ctx.record.channelOpened('direct-tcpip');
         ctx.log.info({ channel: 'direct-tcpip', ...destination }, 'channel opened');
         down.on('data', (chunk: Buffer) => (ctx.record.bytesFromClient += chunk.length));
         up.on('data', (chunk: Buffer) => (ctx.record.bytesToClient += chunk.length));
-        for (const side of [down, up]) side.on('error', (err: Error) => ctx.log.warn({ err: err.message }, 'forwarded channel error'));
+        for (const side of [down, up]) side.on('error', (error: Error) => ctx.log.warn({ err: error.message }, 'forwarded channel error'));
         down.pipe(up);
         up.pipe(down);
         down.on('close', () => up.close());
         up.on('close', () => down.close());
-      },
-      (err: Error) => {
-        ctx.log.warn({ ...destination, err: err.message }, 'forwarding failed at the target');
-        reject();
-      },
-    );
+      }),
+    (err: Error) => {
+      ctx.log.warn({ ...destination, err: err.message }, 'forwarding refused: no target connection');
+      reject();
+    },
+  );
 }

@@ -88,51 +88,44 @@ export function relaySession(accept: ssh2.AcceptConnection<ssh2.Session>, ctx: R
     }
     ctx.record.channelOpened(decision.type);
     ctx.log.info({ channel: decision.type, ...(request.kind === 'exec' ? { command: request.command.slice(0, 256) } : {}) }, 'channel opened');
-    ctx
-      .upstream()
-      .then(
-        (client) =>
-          openUpstream(client, request, pty, env).then(
-            (channel) => {
-              up = channel;
-              if (pendingSize) channel.setWindow(pendingSize.rows, pendingSize.cols, pendingSize.height, pendingSize.width);
-              bridge(down, channel, ctx);
-            },
-            (err: Error) => {
-              ctx.log.warn({ err: err.message, channel: decision.type }, 'target refused the channel');
-              refuseChannel(down, `the target refused the ${decision.type} channel`, 1);
-            },
-          ),
-        (err: Error) => {
-          refuseChannel(down, err.message, 255);
-          // Disconnect only once the reason has reached the client (channel closed), or after a grace period.
-          down.once('close', ctx.endConnection);
-          setTimeout(ctx.endConnection, 5000).unref();
-        },
-      );
+    ctx.upstream().then(
+      (client) =>
+        openUpstream(client, request, pty, env, (err, channel) => {
+          if (err || !channel) {
+            ctx.log.warn({ err: err?.message, channel: decision.type }, 'target refused the channel');
+            return refuseChannel(down, `the target refused the ${decision.type} channel`, 1);
+          }
+          up = channel;
+          if (pendingSize) channel.setWindow(pendingSize.rows, pendingSize.cols, pendingSize.height, pendingSize.width);
+          bridge(down, channel, ctx);
+        }),
+      (err: Error) => {
+        refuseChannel(down, err.message, 255);
+        // Disconnect only once the reason has reached the client (channel closed), or after a grace period.
+        down.once('close', ctx.endConnection);
+        setTimeout(ctx.endConnection, 5000).unref();
+      },
+    );
   };
   session.on('shell', (acceptShell) => start(acceptShell, { kind: 'shell' }));
   session.on('exec', (acceptExec, _reject, info) => start(acceptExec, { kind: 'exec', command: info.command }));
   session.on('subsystem', (acceptSubsystem, _reject, info) => start(acceptSubsystem, { kind: 'subsystem', name: info.name }));
 }
 
+/**
+ * Opens the matching channel at the target. The callback runs synchronously on ssh2's reply: a
+ * fast command's exit-status can arrive in the same packet batch, before any promise would resolve.
+ */
 function openUpstream(
   client: ssh2.Client,
   request: SessionRequest,
   pty: (TerminalSize & { term: string; modes: ssh2.TerminalModes }) | undefined,
   env: Record<string, string>,
-): Promise<ssh2.ClientChannel> {
-  return new Promise((resolve, reject) => {
-    const done = (err: Error | undefined, channel: ssh2.ClientChannel): void => (err ? reject(err) : resolve(channel));
-    switch (request.kind) {
-      case 'shell':
-        return client.shell(pty ?? false, { env }, done);
-      case 'exec':
-        return client.exec(request.command, { env, ...(pty ? { pty } : {}) }, done);
-      case 'subsystem':
-        return client.subsys(request.name, done);
-    }
-  });
+  opened: (err: Error | undefined, channel?: ssh2.ClientChannel) => void,
+): void {
+  if (request.kind === 'shell') client.shell(pty ?? false, { env }, opened);
+  else if (request.kind === 'exec') client.exec(request.command, { env, ...(pty ? { pty } : {}) }, opened);
+  else client.subsys(request.name, opened);
 }
 
 /** Pipes both directions with back-pressure and passes exit status/signal back before closing. */
