@@ -71,6 +71,10 @@ const connectionPolicy = z
     credentials: credentials.default({ type: 'passthrough' }),
     connectTimeoutSeconds: z.number().int().min(1).max(300).default(15),
     keepaliveSeconds: z.number().int().min(0).max(3600).default(30),
+    // From TCP connect to a successful login, as OpenSSH's LoginGraceTime.
+    loginGraceSeconds: z.number().int().min(1).max(3600).default(120),
+    // Connections still authenticating at once, as OpenSSH's MaxStartups.
+    maxUnauthenticated: z.number().int().min(1).max(100_000).default(256),
   })
   .strict();
 

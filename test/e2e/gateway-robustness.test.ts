@@ -95,3 +95,22 @@ t.test('a target dying mid-session ends that session only', async (t) => {
   t.equal(alive.code, 0, alive.stderr);
   t.equal(alive.stdout.toString(), 'survived\n');
 });
+
+t.test('idle sockets are dropped after the login grace time; a flood of them is bounded', async (t) => {
+  const lab = await startLab(t, { policy: { loginGraceSeconds: 1, maxUnauthenticated: 5 } });
+  const idle = await Promise.all(
+    Array.from({ length: 6 }, () => new Promise<{ closedAt: Promise<number> }>((resolve) => {
+      const socket = connect(lab.gw.port, '127.0.0.1', () => resolve({ closedAt: new Promise((done) => socket.on('close', () => done(Date.now()))) }));
+      socket.on('error', () => undefined);
+      socket.resume();
+    })),
+  );
+  const opened = Date.now();
+  const closed = await Promise.all(idle.map((s) => s.closedAt));
+  t.equal(closed.filter((at) => at - opened < 500).length, 1, 'the sixth socket is refused at once');
+  t.equal(closed.filter((at) => at - opened >= 700).length, 5, 'the others are closed after the 1 s grace time');
+  await lab.gw.waitForLog((l) => l.event === 'connection-refused');
+  t.equal(lab.gw.logs.filter((l) => l.msg === 'login grace time exceeded: disconnecting').length, 5);
+  const ok = await runSsh(lab.viaGateway(), 'echo fine', { key: lab.key });
+  t.equal(ok.stdout.toString(), 'fine\n', 'a real client still gets in');
+});

@@ -99,6 +99,8 @@ async function loginToTarget(login: AuthenticatedLogin, deps: ConnectionDeps, re
     port,
     ...(login.password !== undefined ? { clientPassword: login.password } : {}),
   });
+  // The person's password is needed for this one login only; do not keep it for the session's life.
+  delete login.password;
   if ('missing' in credential) return refuse(record, log, 'no-credential', credential.missing);
 
   try {

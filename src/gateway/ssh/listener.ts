@@ -12,14 +12,13 @@ export interface SshListener {
   close(): Promise<void>;
 }
 
-/** How long a client may take from TCP connect to a successful login, as OpenSSH's LoginGraceTime. */
-const loginGraceMs = 120_000;
 
 export async function listenSsh(hostKey: HostKey, deps: ConnectionDeps): Promise<SshListener> {
   const { policy, log, limiter } = deps;
   const sockets = new Set<Socket>();
   // Sockets by "ip:port", so the SSH connection can find its login-grace timer.
-  const pending = new Map<string, { grace: NodeJS.Timeout; identified: boolean }>();
+  const pending = new Map<string, { grace: NodeJS.Timeout; identified: boolean; loggedIn: boolean }>();
+  let unauthenticated = 0;
 
   const ssh = new ssh2.Server(
     {
@@ -28,9 +27,14 @@ export async function listenSsh(hostKey: HostKey, deps: ConnectionDeps): Promise
       ...(policy.keepaliveSeconds > 0 ? { keepaliveInterval: policy.keepaliveSeconds * 1000, keepaliveCountMax: 3 } : {}),
     } as ssh2.ServerConfig,
     (conn, info) => {
-      const socket = pending.get(`${info.ip}:${info.port}`);
-      if (socket) socket.identified = true;
-      conn.once('ready', () => clearTimeout(socket?.grace));
+      const entry = pending.get(`${info.ip}:${info.port}`);
+      if (entry) entry.identified = true;
+      conn.once('ready', () => {
+        if (!entry) return;
+        clearTimeout(entry.grace);
+        entry.loggedIn = true;
+        unauthenticated -= 1;
+      });
       try {
         serveConnection(conn, info, deps);
       } catch (err) {
@@ -50,17 +54,26 @@ export async function listenSsh(hostKey: HostKey, deps: ConnectionDeps): Promise
       socket.destroy();
       return;
     }
+    // Connections still authenticating are bounded, as OpenSSH's MaxStartups: a flood costs little.
+    if (unauthenticated >= policy.maxUnauthenticated) {
+      log.warn({ event: 'connection-refused', clientIp: ip, unauthenticated }, 'too many connections that have not logged in yet: refusing');
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
     const grace = setTimeout(() => {
       log.info({ clientIp: ip, clientPort: socket.remotePort }, 'login grace time exceeded: disconnecting');
       socket.destroy();
-    }, loginGraceMs);
-    pending.set(key, { grace, identified: false });
+    }, policy.loginGraceSeconds * 1000);
+    pending.set(key, { grace, identified: false, loggedIn: false });
+    unauthenticated += 1;
     socket.on('error', (err) => log.debug({ clientIp: ip, err: err.message }, 'client socket error'));
     socket.once('close', () => {
       clearTimeout(grace);
       // ssh2 reports nothing for a socket that never completed the SSH identification exchange.
-      if (!pending.get(key)?.identified) log.info({ clientIp: ip, clientPort: socket.remotePort }, 'client disconnected before the SSH handshake');
+      const entry = pending.get(key);
+      if (entry && !entry.loggedIn) unauthenticated -= 1;
+      if (!entry?.identified) log.info({ clientIp: ip, clientPort: socket.remotePort }, 'client disconnected before the SSH handshake');
       pending.delete(key);
       sockets.delete(socket);
     });
