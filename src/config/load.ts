@@ -16,11 +16,12 @@ export const embeddedDefaultConfig = {
         { host: '::1', ports: '*' },
       ],
       defaultTarget: '127.0.0.1:22',
-      channels: ['shell', 'exec', 'sftp', 'scp'],
+      channelPolicy: 'default',
       hostKeyPolicy: 'trust-on-first-use',
       credentials: { type: 'passthrough' },
     },
   ],
+  channelPolicies: [{ name: 'default', channels: ['shell', 'exec', 'sftp', 'scp'] }],
 } as const;
 
 export class ConfigError extends Error {

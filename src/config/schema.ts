@@ -1,5 +1,6 @@
-// The configuration model of the appliance: one schema, validated at start, with errors that
-// name the path of the bad value and what was expected.
+// The configuration model of the whole appliance: one schema, validated at start and at every
+// commit, with errors that name the path of the bad value and what was expected. Sections for
+// later features (LDAP, AA plugins, syslog, network, console) start small but have their place.
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { compileTargetRule } from '../gateway/target-rules.js';
@@ -10,6 +11,12 @@ const name = z
   .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/i, 'expected a name of letters, digits, "-" and "_" (at most 64)');
 
 const ipAddress = z.string().refine((s) => isIP(s) !== 0, 'expected an IPv4 or IPv6 address');
+
+const hostname = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, 'expected a hostname');
+
+const port = z.number().int().min(1).max(65535);
 
 /** Wraps a throwing validator so its message becomes the schema error. */
 function validatedBy<T>(check: (value: T) => unknown) {
@@ -41,6 +48,35 @@ const localUser = z
   })
   .strict();
 
+/** A named list of user names (SPS "user list"), e.g. for MFA whitelists. */
+const userList = z.object({ name, users: z.array(z.string().min(1).max(256)).default([]) }).strict();
+
+const ldapServer = z
+  .object({
+    name,
+    urls: z.array(z.string().regex(/^ldaps?:\/\/\S+$/, 'expected an ldap:// or ldaps:// URL')).min(1),
+    startTls: z.boolean().default(false),
+    caFile: z.string().optional(),
+    bindDn: z.string().optional(),
+    userBase: z.string().min(1),
+    userFilter: z.string().default('(uid={user})'),
+    groupBase: z.string().optional(),
+    membership: z.enum(['memberOf', 'member', 'uniqueMember', 'memberUid', 'ad-nested']).default('memberOf'),
+    timeoutSeconds: z.number().int().min(1).max(120).default(10),
+  })
+  .strict();
+
+const channelPolicy = z
+  .object({
+    name,
+    channels: z.array(z.enum(channelTypes)).default(['shell', 'exec', 'sftp', 'scp']),
+    forwardTargets: z.array(targetRule).default([{ host: '*', ports: '*' }]),
+    envAllow: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'expected a variable name, optionally ending in "*"'))
+      .default(['LANG', 'LC_*', 'TZ']),
+  })
+  .strict();
+
 const usermappingRule = z
   .object({
     gatewayUsers: z.array(z.string().min(1)).min(1, 'expected at least one gateway user (or "*")'),
@@ -48,9 +84,31 @@ const usermappingRule = z
   })
   .strict();
 
+/** Who may log in as a server user other than their own gateway user ("gu=alice@root@db1"). */
+const usermappingPolicy = z.object({ name, rules: z.array(usermappingRule).default([]) }).strict();
+
+const aaPluginConfiguration = z
+  .object({
+    name,
+    plugin: name,
+    // The ini text with SPS semantics; `$` values come from the credential store.
+    text: z.string().max(64 * 1024).default(''),
+  })
+  .strict();
+
+const credentialStore = z.object({ name, mode: z.enum(['appliance-key', 'passphrase']).default('appliance-key') }).strict();
+
 const credentials = z.discriminatedUnion('type', [
   z.object({ type: z.literal('passthrough') }).strict(),
   z.object({ type: z.literal('gateway-key') }).strict(),
+  z
+    .object({
+      type: z.literal('credential-store'),
+      store: name.default('local'),
+      // Pass the person's own password through when the store holds nothing for this login.
+      allowPassthrough: z.boolean().default(false),
+    })
+    .strict(),
 ]);
 
 const connectionPolicy = z
@@ -60,13 +118,9 @@ const connectionPolicy = z
     listen: z.object({ address: ipAddress.default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(2222) }).strict().prefault({}),
     targets: z.array(targetRule).min(1, 'expected at least one allowed target'),
     defaultTarget: z.string().superRefine(validatedBy(parseTarget)).optional(),
-    channels: z.array(z.enum(channelTypes)).default(['shell', 'exec', 'sftp', 'scp']),
-    forwardTargets: z.array(targetRule).default([{ host: '*', ports: '*' }]),
-    // Who may log in as a server user other than their own gateway user ("gu=alice@root@db1").
-    usermapping: z.array(usermappingRule).default([]),
-    envAllow: z
-      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'expected a variable name, optionally ending in "*"'))
-      .default(['LANG', 'LC_*', 'TZ']),
+    channelPolicy: name.default('default'),
+    usermappingPolicy: name.optional(),
+    aaPluginConfiguration: name.optional(),
     hostKeyPolicy: z.enum(['strict', 'trust-on-first-use']).default('trust-on-first-use'),
     credentials: credentials.default({ type: 'passthrough' }),
     connectTimeoutSeconds: z.number().int().min(1).max(300).default(15),
@@ -75,6 +129,44 @@ const connectionPolicy = z
     loginGraceSeconds: z.number().int().min(1).max(3600).default(120),
     // Connections still authenticating at once, as OpenSSH's MaxStartups.
     maxUnauthenticated: z.number().int().min(1).max(100_000).default(256),
+  })
+  .strict();
+
+const syslogTarget = z
+  .object({
+    name,
+    host: z.string().min(1),
+    port: port.default(514),
+    transport: z.enum(['udp', 'tcp', 'tls']).default('tcp'),
+    format: z.enum(['rfc5424', 'json', 'cef']).default('rfc5424'),
+    caFile: z.string().optional(),
+  })
+  .strict();
+
+const network = z
+  .object({
+    hostname: hostname.default('gatehouse'),
+    interfaces: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[a-z0-9._-]{1,15}$/i, 'expected an interface name'),
+            dhcp: z.boolean().default(true),
+            address: z.string().regex(/^[0-9a-f.:]+\/\d{1,3}$/i, 'expected an address with prefix length, e.g. 192.0.2.10/24').optional(),
+            gateway: ipAddress.optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    dns: z.array(ipAddress).default([]),
+    ntp: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+const consoleSettings = z
+  .object({
+    device: z.string().default('/dev/ttyS0'),
+    baudRate: z.number().int().positive().default(115200),
   })
   .strict();
 
@@ -93,20 +185,47 @@ const rateLimit = z
 export const configSchema = z
   .object({
     users: z.array(localUser).default([]),
+    userLists: z.array(userList).default([]),
+    ldapServers: z.array(ldapServer).default([]),
     connectionPolicies: z.array(connectionPolicy).min(1, 'expected at least one connection policy'),
+    channelPolicies: z.array(channelPolicy).prefault([{ name: 'default' }]),
+    usermappingPolicies: z.array(usermappingPolicy).default([]),
+    aaPluginConfigurations: z.array(aaPluginConfiguration).default([]),
+    credentialStores: z.array(credentialStore).prefault([{ name: 'local' }]),
+    syslogTargets: z.array(syslogTarget).default([]),
+    network: network.prefault({}),
+    console: consoleSettings.prefault({}),
     rateLimit: rateLimit.default({}),
     logging: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') }).strict().prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {
-    noDuplicates(config.users.map((u) => u.name), ['users'], 'user', ctx);
-    noDuplicates(config.connectionPolicies.map((p) => p.name), ['connectionPolicies'], 'policy', ctx);
-    noDuplicates(
-      config.connectionPolicies.map((p) => `${p.listen.address}:${p.listen.port}`),
-      ['connectionPolicies'],
-      'listen address',
-      ctx,
-    );
+    const unique = (values: string[], path: string, what: string): void => noDuplicates(values, [path], what, ctx);
+    unique(config.users.map((u) => u.name), 'users', 'user');
+    for (const section of ['userLists', 'ldapServers', 'connectionPolicies', 'channelPolicies', 'usermappingPolicies', 'aaPluginConfigurations', 'credentialStores', 'syslogTargets'] as const) {
+      unique(config[section].map((item) => item.name), section, 'name');
+    }
+    unique(config.connectionPolicies.map((p) => `${p.listen.address}:${p.listen.port}`), 'connectionPolicies', 'listen address');
+
+    // Every name a connection policy refers to must exist.
+    const names = (items: { name: string }[]): Set<string> => new Set(items.map((item) => item.name));
+    const known = {
+      'channel policy': names(config.channelPolicies),
+      'usermapping policy': names(config.usermappingPolicies),
+      'AA plugin configuration': names(config.aaPluginConfigurations),
+      'credential store': names(config.credentialStores),
+    };
+    config.connectionPolicies.forEach((policy, index) => {
+      const refer = (field: keyof typeof known, value: string | undefined, path: (string | number)[]): void => {
+        if (value !== undefined && !known[field].has(value)) {
+          ctx.addIssue({ code: 'custom', path: ['connectionPolicies', index, ...path], message: `no ${field} named "${value}"` });
+        }
+      };
+      refer('channel policy', policy.channelPolicy, ['channelPolicy']);
+      refer('usermapping policy', policy.usermappingPolicy, ['usermappingPolicy']);
+      refer('AA plugin configuration', policy.aaPluginConfiguration, ['aaPluginConfiguration']);
+      if (policy.credentials.type === 'credential-store') refer('credential store', policy.credentials.store, ['credentials', 'store']);
+    });
   });
 
 function noDuplicates(values: string[], path: (string | number)[], what: string, ctx: z.RefinementCtx): void {
@@ -119,4 +238,6 @@ function noDuplicates(values: string[], path: (string | number)[], what: string,
 
 export type GatehouseConfig = z.infer<typeof configSchema>;
 export type ConnectionPolicy = GatehouseConfig['connectionPolicies'][number];
+export type ChannelPolicyConfig = GatehouseConfig['channelPolicies'][number];
+export type UsermappingPolicyConfig = GatehouseConfig['usermappingPolicies'][number];
 export type TargetRuleConfig = z.infer<typeof targetRule>;

@@ -1,5 +1,5 @@
 // Which channels and environment variables a connection policy lets through.
-import type { ChannelType, ConnectionPolicy } from '../config/schema.js';
+import type { ChannelPolicyConfig, ChannelType } from '../config/schema.js';
 import { TargetAllowlist } from './target-rules.js';
 
 export type SessionRequest = { kind: 'shell' } | { kind: 'exec'; command: string } | { kind: 'subsystem'; name: string };
@@ -14,7 +14,7 @@ export class ChannelPolicy {
   private readonly forwardTargets: TargetAllowlist;
   private readonly envPatterns: string[];
 
-  constructor(private readonly policy: Pick<ConnectionPolicy, 'name' | 'channels' | 'forwardTargets' | 'envAllow'>) {
+  constructor(private readonly policy: ChannelPolicyConfig) {
     this.allowed = new Set(policy.channels);
     this.forwardTargets = new TargetAllowlist(policy.forwardTargets);
     this.envPatterns = policy.envAllow;
@@ -33,7 +33,7 @@ export class ChannelPolicy {
     const decision = this.decide('direct-tcpip');
     if (!decision.allowed) return decision;
     if (!this.forwardTargets.allows(host, port)) {
-      return { allowed: false, reason: `forwarding to ${printable(host)}:${port} is not allowed by policy "${this.policy.name}"` };
+      return { allowed: false, reason: `forwarding to ${printable(host)}:${port} is not allowed by channel policy "${this.policy.name}"` };
     }
     return decision;
   }
@@ -44,7 +44,7 @@ export class ChannelPolicy {
 
   private decide(type: ChannelType): ChannelDecision {
     if (this.allowed.has(type)) return { allowed: true, type };
-    return { allowed: false, reason: `${type} channels are not allowed by policy "${this.policy.name}"` };
+    return { allowed: false, reason: `${type} channels are not allowed by channel policy "${this.policy.name}"` };
   }
 }
 

@@ -48,8 +48,8 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
           knownHosts,
           credentials: credentialsFor(policy),
           targets: new TargetAllowlist(policy.targets),
-          usermapping: new UsermappingPolicy(policy.usermapping),
-          channelPolicy: new ChannelPolicy(policy),
+          usermapping: new UsermappingPolicy(config.usermappingPolicies.find((u) => u.name === policy.usermappingPolicy)?.rules ?? []),
+          channelPolicy: new ChannelPolicy(named(config.channelPolicies, policy.channelPolicy)),
           log: log.child({ policy: policy.name }),
         }),
       );
@@ -59,6 +59,13 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
     throw err;
   }
   return { hostKey, upstreamKey, listeners, close: async () => void (await Promise.all(listeners.map((l) => l.close()))) };
+}
+
+/** The schema guarantees that every name a policy refers to exists. */
+function named<T extends { name: string }>(items: T[], wanted: string): T {
+  const found = items.find((item) => item.name === wanted);
+  if (!found) throw new Error(`no "${wanted}" in the configuration`);
+  return found;
 }
 
 function nativeCryptoLoaded(): boolean {

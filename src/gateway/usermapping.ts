@@ -1,9 +1,9 @@
 // Usermapping policy: may this gateway user log in to the target as that server user?
 // Logging in under one's own name needs no rule; anything else must be allowed explicitly.
-import type { ConnectionPolicy } from '../config/schema.js';
+import type { UsermappingPolicyConfig } from '../config/schema.js';
 
 export class UsermappingPolicy {
-  constructor(private readonly rules: ConnectionPolicy['usermapping']) {}
+  constructor(private readonly rules: UsermappingPolicyConfig['rules']) {}
 
   allows(gatewayUser: string, serverUser: string): boolean {
     if (gatewayUser === serverUser) return true;

@@ -69,14 +69,21 @@ t.test('serve on a fresh data directory: embedded default, host key kept across 
 t.test('an invalid configuration stops the gateway and names each bad value', async (t) => {
   const data = t.testdir({
     'config.json': JSON.stringify({
-      connectionPolicies: [{ name: 'p', listen: { port: 70000 }, targets: [{ host: '10.0.0.0/33' }], channels: ['shell', 'telepathy'] }],
+      connectionPolicies: [{ name: 'p', listen: { port: 70000 }, targets: [{ host: '10.0.0.0/33' }], channelPolicy: 'missing' }],
+      channelPolicies: [{ name: 'default', channels: ['shell', 'telepathy'] }],
     }),
   });
   const run = await gatehouse(['serve'], { GATEHOUSE_DATA: data });
   t.equal(run.code, 1);
   t.match(run.stderr, /connectionPolicies\.0\.listen\.port: .*65535/);
   t.match(run.stderr, /connectionPolicies\.0\.targets\.0.*\/33/);
-  t.match(run.stderr, /connectionPolicies\.0\.channels\.1: .*expected one of/);
+  t.match(run.stderr, /channelPolicies\.0\.channels\.1: .*expected one of/);
+
+  // References between sections are checked once each section is valid on its own.
+  await writeFile(join(data, 'config.json'), JSON.stringify({ connectionPolicies: [{ name: 'p', targets: [{ host: '10.0.0.0/8' }], channelPolicy: 'missing' }] }));
+  const dangling = await gatehouse(['serve'], { GATEHOUSE_DATA: data });
+  t.equal(dangling.code, 1);
+  t.match(dangling.stderr, /connectionPolicies\.0\.channelPolicy: no channel policy named "missing"/);
   t.match(run.stderr, /not started/);
 
   await writeFile(join(data, 'config.json'), '{ "users": [ }');

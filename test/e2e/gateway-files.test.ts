@@ -43,6 +43,6 @@ t.test('sftp refused by a policy without sftp, with the reason on stderr', async
   const lab = await startLab(t, { policy: { channels: ['exec'] } });
   const run = await runSftp(lab.viaGateway(), 'ls\n', { key: lab.key });
   t.not(run.code, 0);
-  t.match(run.stderr, 'gatehouse: sftp channels are not allowed by policy "test"');
+  t.match(run.stderr, 'gatehouse: sftp channels are not allowed by channel policy "test"');
   await lab.gw.waitForLog((l) => l.event === 'channel-denied' && /sftp channels are not allowed/.test(String(l.reason)));
 });

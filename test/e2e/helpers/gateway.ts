@@ -38,10 +38,14 @@ export async function startTestGateway(t: TeardownHost & { testdir(): string }, 
       done();
     },
   });
+  // Overrides name the channel and usermapping settings as if they were the connection policy's own.
+  const { channels, forwardTargets, envAllow, usermapping, ...policy } = config.policy ?? {};
   const validated = validateConfig({
     users: config.users ?? [],
     rateLimit: config.rateLimit ?? {},
     logging: { level: 'debug' },
+    channelPolicies: [{ name: 'test', ...defined({ channels, forwardTargets, envAllow }) }],
+    usermappingPolicies: usermapping ? [{ name: 'test', rules: usermapping }] : [],
     connectionPolicies: [
       {
         name: 'test',
@@ -49,7 +53,9 @@ export async function startTestGateway(t: TeardownHost & { testdir(): string }, 
         targets: [{ host: '127.0.0.1', ports: '*' }, { host: 'localhost', ports: '*' }],
         hostKeyPolicy: 'trust-on-first-use',
         keepaliveSeconds: 0,
-        ...config.policy,
+        channelPolicy: 'test',
+        ...(usermapping ? { usermappingPolicy: 'test' } : {}),
+        ...policy,
       },
     ],
   });
@@ -86,4 +92,8 @@ export async function startTestGateway(t: TeardownHost & { testdir(): string }, 
       });
     },
   };
+}
+
+function defined(values: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
 }
