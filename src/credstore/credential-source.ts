@@ -10,7 +10,8 @@ export interface UpstreamLogin {
   clientPassword?: string;
 }
 
-export type UpstreamCredential = { kind: 'password'; password: string } | { kind: 'private-key'; privateKey: string };
+/** At least one of the two; with both the key is tried first. */
+export type UpstreamCredential = { password: string; privateKey?: string } | { password?: string; privateKey: string };
 
 export interface CredentialSource {
   /** Short name for logs ("passthrough", "gateway-key", ...). */
@@ -28,7 +29,7 @@ export class PasswordPassthrough implements CredentialSource {
 
   async credentialFor(login: UpstreamLogin): Promise<UpstreamCredential | { missing: string }> {
     if (login.clientPassword === undefined) return { missing: 'this policy passes your password through: log in with a password' };
-    return { kind: 'password', password: login.clientPassword };
+    return { password: login.clientPassword };
   }
 }
 
@@ -40,6 +41,6 @@ export class GatewayKeySource implements CredentialSource {
   constructor(private readonly privateKey: string) {}
 
   async credentialFor(): Promise<UpstreamCredential> {
-    return { kind: 'private-key', privateKey: this.privateKey };
+    return { privateKey: this.privateKey };
   }
 }

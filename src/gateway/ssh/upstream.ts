@@ -71,9 +71,9 @@ export async function connectUpstream(request: UpstreamRequest): Promise<ssh2.Cl
       host,
       port,
       username: request.username,
-      ...(request.credential.kind === 'password'
-        ? { password: request.credential.password, tryKeyboard: false }
-        : { privateKey: request.credential.privateKey }),
+      // With both, ssh2 tries the key first and then the password.
+      ...(request.credential.privateKey !== undefined ? { privateKey: request.credential.privateKey } : {}),
+      ...(request.credential.password !== undefined ? { password: request.credential.password, tryKeyboard: false } : {}),
       readyTimeout: request.connectTimeoutMs,
       keepaliveInterval: request.keepaliveMs,
       keepaliveCountMax: 3,
