@@ -18,8 +18,8 @@ export interface CredentialSource {
   readonly name: string;
   /** Whether the source needs the person's own password at the gateway. */
   readonly needsClientPassword: boolean;
-  /** The credential for this login, or a reason why there is none (shown to the client). */
-  credentialFor(login: UpstreamLogin): Promise<UpstreamCredential | { missing: string }>;
+  /** The credential for this login, or a reason why there is none (shown to the client; `detail` only logged). */
+  credentialFor(login: UpstreamLogin): Promise<UpstreamCredential | { missing: string; detail?: string }>;
 }
 
 /** Logs in to the target with the password the person gave the gateway. */

@@ -39,6 +39,7 @@ export const SALT_BYTES = 16;
 /** Bounds for scrypt parameters, read from the file or asked for: enough for any sane cost, never gigabytes. */
 export const SCRYPT_MIN_N = 2 ** 10;
 export const SCRYPT_MAX_N = 2 ** 20;
+const SCRYPT_MAX_MEMORY = 2 ** 29;
 
 function isCanonicalBase64(text: string): boolean {
   return /^[A-Za-z0-9+/]*={0,2}$/.test(text) && Buffer.from(text, 'base64').toString('base64') === text;
@@ -53,7 +54,12 @@ function base64(bytes?: number) {
 }
 
 const sealedBox = { iv: base64(IV_BYTES), ciphertext: base64(), tag: base64(TAG_BYTES) };
-const wrappedKey = { keyCheck: base64(KEY_BYTES), iv: base64(IV_BYTES), ciphertext: base64(KEY_BYTES), tag: base64(TAG_BYTES) };
+const wrappedKey = {
+  keyCheck: base64(KEY_BYTES),
+  iv: base64(IV_BYTES),
+  ciphertext: base64(KEY_BYTES),
+  tag: base64(TAG_BYTES),
+};
 
 const scryptParams = z
   .object({
@@ -68,16 +74,25 @@ const scryptParams = z
     p: z.number().int().min(1).max(16),
     salt: base64(SALT_BYTES),
   })
-  .strict();
+  .strict()
+  // A tampered cost must not make unlock allocate gigabytes: scrypt needs about 128 * N * r bytes.
+  .refine((k) => 128 * k.N * k.r <= SCRYPT_MAX_MEMORY, 'scrypt parameters need too much memory');
 
 const keyWrap = z.discriminatedUnion('method', [
   z.object({ method: z.literal('appliance-key'), ...wrappedKey }).strict(),
   z
-    .object({ method: z.literal('passphrase'), partCount: z.number().int().min(1).max(64), kdf: scryptParams, ...wrappedKey })
+    .object({
+      method: z.literal('passphrase'),
+      partCount: z.number().int().min(1).max(64),
+      kdf: scryptParams,
+      ...wrappedKey,
+    })
     .strict(),
 ]);
 
-const timestamp = z.string().refine((s) => /^\d{4}-\d\d-\d\dT/.test(s) && !Number.isNaN(Date.parse(s)), 'expected an ISO time');
+const timestamp = z
+  .string()
+  .refine((s) => /^\d{4}-\d\d-\d\dT/.test(s) && !Number.isNaN(Date.parse(s)), 'expected an ISO time');
 const entryId = z.string().regex(/^[0-9a-f]{12}$/, 'expected 12 hex digits');
 
 const targetEntry = z
@@ -126,6 +141,8 @@ export type ScryptParams = z.infer<typeof scryptParams>;
 
 /** Entry metadata: everything but the sealed secret. Readable without the data key. */
 export type EntryMetadata = DistributiveOmit<StoredEntry, keyof SealedBox>;
+/** Entry metadata without its id and times: what a caller gives when adding an entry. */
+export type EntryFields = DistributiveOmit<EntryMetadata, 'id' | 'created' | 'updated'>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export function metadataOf(entry: StoredEntry): EntryMetadata {
@@ -145,10 +162,17 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** The key wrap without the wrapped key: how to derive the KEK and check it. */
+export type KeyHeader = DistributiveOmit<KeyWrap, keyof SealedBox>;
+
+export function keyHeaderOf(wrap: KeyWrap): KeyHeader {
+  const { iv: _iv, ciphertext: _ciphertext, tag: _tag, ...header } = wrap;
+  return header;
+}
+
 /** What the key wrap's GCM authenticates besides the data key. */
-export function keyWrapAad(doc: Pick<StoreDocument, 'applianceId' | 'keyWrap'>): Buffer {
-  const { iv: _iv, ciphertext: _ciphertext, tag: _tag, ...header } = doc.keyWrap;
-  return Buffer.from(canonicalJson({ format: FORMAT, version: FORMAT_VERSION, applianceId: doc.applianceId, keyWrap: header }));
+export function keyWrapAad(applianceId: string, header: KeyHeader): Buffer {
+  return Buffer.from(canonicalJson({ format: FORMAT, version: FORMAT_VERSION, applianceId, keyWrap: header }));
 }
 
 /** What an entry's GCM authenticates besides its secret: its identity and all its metadata. */
@@ -191,15 +215,16 @@ export function parseDocument(file: string, bytes: Buffer): StoreDocument {
   const header = z.object({ format: z.string(), version: z.unknown() }).safeParse(json);
   if (!header.success || header.data.format !== FORMAT) throw corrupted(file, 'not a Gatehouse credential store');
   if (header.data.version !== FORMAT_VERSION) {
+    const found = JSON.stringify(header.data.version);
     throw new CredentialStoreError(
       'unsupported',
-      `credential store file ${file} has format version ${JSON.stringify(header.data.version)}; this Gatehouse reads version ${FORMAT_VERSION}`,
+      `credential store file ${file} has format version ${found}; this Gatehouse reads version ${FORMAT_VERSION}`,
     );
   }
   const parsed = storeDocument.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw corrupted(file, `${issue.path.join('.') || '(top)'}: ${issue.message}`);
+    throw corrupted(file, `${issue.path.map(String).join('.') || '(top)'}: ${issue.message}`);
   }
   return parsed.data;
 }
