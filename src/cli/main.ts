@@ -3,7 +3,9 @@
 import { parseArgs } from 'node:util';
 import { serveCommand } from './serve.js';
 import { userCommand } from './user.js';
-import { checkConfigCommand } from './check-config.js';
+import { configCommand } from './config.js';
+import { credstoreCommand } from './credstore.js';
+import { sealCommand } from './seal.js';
 
 export const usage = `Usage: gatehouse <command> [options]
 
@@ -11,14 +13,20 @@ Privileged session gateway: SSH clients log in through it to protected servers.
 
 Commands:
   serve                 run the gateway (creates the data directory and the default configuration)
-  check-config          validate the configuration file and report every problem
+  config show|validate|apply|history|diff|rollback
+                        the versioned configuration store
+  seal, unseal          lock the appliance against remote changes, or lift it (console only)
+  credstore init|status|unlock|lock|passwd|add|list|remove
+                        the encrypted local credential store
   user add NAME         add a gateway user (--password-stdin, --authorized-key FILE)
   user passwd NAME      set a gateway user's password (read from stdin or a no-echo prompt)
   user remove NAME      remove a gateway user
   user list             list gateway users and how they authenticate
 
 Environment:
-  GATEHOUSE_DATA        data directory (default ./var): config.json, host keys, known_hosts
+  GATEHOUSE_DATA        data directory (default ./var): configuration store, host keys, known_hosts
+  GATEHOUSE_ORIGIN      console or remote: where a change comes from (default: remote unless
+                        standard input is the local console)
 
 Run "gatehouse <command> --help" for the options of a command.
 `;
@@ -28,7 +36,10 @@ type Command = (args: string[]) => Promise<number>;
 const commands: Record<string, Command> = {
   serve: serveCommand,
   user: userCommand,
-  'check-config': checkConfigCommand,
+  config: configCommand,
+  credstore: credstoreCommand,
+  seal: sealCommand(true),
+  unseal: sealCommand(false),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,19 +1,27 @@
-// Reads a secret from standard input: a no-echo prompt on a terminal, else the first line of a pipe.
+// Reads secrets: from a no-echo prompt on a terminal, else one line of standard input per secret
+// (so a script can pipe several: passphrase parts, then a password). Never from the command line.
 import { createInterface } from 'node:readline';
 
+let pipedLines: AsyncIterator<string> | undefined;
+
 export async function readSecret(prompt: string): Promise<string> {
-  const secret = process.stdin.isTTY ? await promptWithoutEcho(prompt) : await firstLine();
-  if (secret === '') throw new Error('empty password refused');
+  const secret = process.stdin.isTTY ? await promptWithoutEcho(prompt) : await nextPipedLine();
+  if (secret === '') throw new Error('empty secret refused');
   return secret;
 }
 
-async function firstLine(): Promise<string> {
-  const lines = createInterface({ input: process.stdin, terminal: false });
-  for await (const line of lines) {
-    lines.close();
-    return line;
-  }
-  return '';
+/** Reads `count` passphrase parts, each typed by whoever holds it. */
+export async function readParts(count: number, what: string): Promise<string[]> {
+  const parts: string[] = [];
+  for (let i = 1; i <= count; i++) parts.push(await readSecret(count > 1 ? `${what}, part ${i} of ${count}: ` : `${what}: `));
+  return parts;
+}
+
+async function nextPipedLine(): Promise<string> {
+  pipedLines ??= createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator]();
+  const next = await pipedLines.next();
+  if (next.done) throw new Error('standard input ended before every secret was given');
+  return next.value;
 }
 
 function promptWithoutEcho(prompt: string): Promise<string> {

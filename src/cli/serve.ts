@@ -1,17 +1,20 @@
 // `gatehouse serve`: run the gateway until SIGINT/SIGTERM.
 import { mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { ConfigError } from '../config/load.js';
+import { ConfigStoreError } from '../config/store.js';
 import { startGateway, type Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../log/logger.js';
-import { configFile, dataDirectory } from './paths.js';
+import { dataDirectory } from './paths.js';
+import { openConfigStore } from './stores.js';
 
 const help = `Usage: gatehouse serve [--data DIR]
 
 Runs the SSH gateway. On first start it creates the data directory (default ./var, or
 $GATEHOUSE_DATA), writes the embedded default configuration (one policy listening on
-127.0.0.1:2222) to DIR/config.json and generates the ed25519 host key, which it keeps.
-An invalid configuration stops the gateway with the path of each bad value.
+127.0.0.1:2222) as version 1 of the configuration store (or imports DIR/config.json when
+present) and generates the ed25519 host key, which it keeps. An invalid configuration stops
+the gateway with the path of each bad value.
 Logs are JSON lines on standard output; the start-up summary goes to standard error.
 `;
 
@@ -22,20 +25,20 @@ export async function serveCommand(args: string[]): Promise<number> {
     return 0;
   }
   const dataDir = dataDirectory(values.data);
-  const file = configFile(dataDir);
-  let loaded;
+  let config;
   try {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
-    loaded = await loadConfig(file);
+    const store = await openConfigStore(dataDir);
+    for (const warning of store.warnings) process.stderr.write(`gatehouse: warning: ${warning}\n`);
+    config = store.current().config;
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
+    if (!(err instanceof ConfigError || err instanceof ConfigStoreError)) throw err;
     process.stderr.write(`gatehouse: ${err.message}\ngatehouse: not started\n`);
     return 1;
   }
-  const log = createLogger(loaded.config.logging.level);
-  if (loaded.created) log.info({ file }, 'wrote the embedded default configuration');
-  const gateway = await startGateway(loaded.config, dataDir, log);
-  process.stderr.write(summary(gateway, loaded.config.users.length, dataDir));
+  const log = createLogger(config.logging.level);
+  const gateway = await startGateway(config, dataDir, log, { sealed: async () => (await openConfigStore(dataDir)).current().sealed });
+  process.stderr.write(summary(gateway, config.users.length, dataDir));
   log.info({ event: 'gateway-start', dataDir }, 'gateway started');
 
   await new Promise<void>((resolve) => {

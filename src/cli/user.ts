@@ -2,22 +2,22 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { hashPassword, parseAuthorizedKey } from '../auth/local-users.js';
-import { loadConfig, validateConfig } from '../config/load.js';
-import type { GatehouseConfig } from '../config/schema.js';
-import { writeFileAtomic } from '../system/atomic-file.js';
-import { configFile, dataDirectory } from './paths.js';
+import { dataDirectory } from './paths.js';
+import { changeAuthor, changeOrigin } from './origin.js';
+import { openConfigStore } from './stores.js';
 import { readSecret } from './secret-input.js';
 
-const help = `Usage:
-  gatehouse user add NAME [--password-stdin] [--authorized-key FILE]...
-  gatehouse user passwd NAME
-  gatehouse user remove NAME
-  gatehouse user list
+const help = `Usage: gatehouse user <action> [options]
+
+  add NAME [--password-stdin] [--authorized-key FILE]...
+  passwd NAME
+  remove NAME
+  list
 
 Local gateway users authenticate the first factor with a password (stored as an scrypt hash)
 and/or OpenSSH public keys. Passwords are read from standard input (--password-stdin, or
 always when stdin is not a terminal) or from a prompt that does not echo; never from the
-command line. A running gateway picks up changes when restarted.
+command line. Each change is a configuration commit; restart the gateway to apply it.
 `;
 
 export async function userCommand(args: string[]): Promise<number> {
@@ -35,8 +35,9 @@ export async function userCommand(args: string[]): Promise<number> {
     process.stdout.write(help);
     return values.help ? 0 : 2;
   }
-  const file = configFile(dataDirectory());
-  const { config } = await loadConfig(file);
+  const store = await openConfigStore(dataDirectory());
+  // A working copy: the store's versions are frozen.
+  const config = structuredClone(store.current().config);
   const existing = config.users.find((u) => u.name === name);
 
   switch (action) {
@@ -65,8 +66,8 @@ export async function userCommand(args: string[]): Promise<number> {
     default:
       throw new Error(`unknown user action "${action}" (expected add, passwd, remove or list)`);
   }
-  await save(file, config);
-  process.stdout.write(`user ${action}: ${name} (restart the gateway to apply)\n`);
+  const committed = await store.commit({ origin: changeOrigin(), author: changeAuthor(), message: `user ${action} ${name}`, config });
+  process.stdout.write(`user ${action}: ${name} (version ${committed.version}; restart the gateway to apply)\n`);
   return 0;
 }
 
@@ -81,9 +82,4 @@ async function readKeys(files: string[]): Promise<string[]> {
     }
   }
   return keys;
-}
-
-async function save(file: string, config: GatehouseConfig): Promise<void> {
-  validateConfig(config, file);
-  await writeFileAtomic(file, `${JSON.stringify(config, null, 2)}\n`, 0o600);
 }

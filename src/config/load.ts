@@ -1,6 +1,4 @@
-// Reads the configuration file, creating the embedded default on first start, and validates it.
-import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../system/atomic-file.js';
+// Validation of a configuration value, and the embedded default a fresh appliance starts with.
 import { configSchema, type GatehouseConfig } from './schema.js';
 
 /** The configuration a fresh appliance starts with: one policy on loopback, targets on this host. */
@@ -43,25 +41,4 @@ export function validateConfig(value: unknown, file = '<config>'): GatehouseConf
     return `${where}: ${issue.message}`;
   });
   throw new ConfigError(file, problems);
-}
-
-/** Loads the configuration file; writes the embedded default there if none exists yet. */
-export async function loadConfig(file: string): Promise<{ config: GatehouseConfig; created: boolean }> {
-  let text: string;
-  let created = false;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    text = `${JSON.stringify(embeddedDefaultConfig, null, 2)}\n`;
-    await writeFileAtomic(file, text, 0o600);
-    created = true;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(file, [`(file): not valid JSON: ${(err as Error).message}`]);
-  }
-  return { config: validateConfig(parsed, file), created };
 }

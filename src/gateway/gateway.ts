@@ -5,7 +5,12 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { LocalUserDirectory } from '../auth/local-users.js';
 import type { GatehouseConfig, ConnectionPolicy } from '../config/schema.js';
+import { sealGuard } from '../config/sealed.js';
 import { GatewayKeySource, PasswordPassthrough, type CredentialSource } from '../credstore/credential-source.js';
+import { CredentialStoreService, credentialStoreFiles } from '../credstore/service.js';
+import { StoredCredentialSource } from '../credstore/store-source.js';
+import { applianceId } from '../system/appliance-id.js';
+import { serveControl, type ControlRequest } from '../system/control-socket.js';
 import type { Logger } from '../log/logger.js';
 import { ChannelPolicy } from './channel-policy.js';
 import { ClientRateLimiter } from './rate-limit.js';
@@ -17,13 +22,21 @@ import { UsermappingPolicy } from './usermapping.js';
 
 export interface Gateway {
   hostKey: HostKey;
+  credentialStore: CredentialStoreService;
   /** The key the gateway logs in to targets with under `gateway-key` policies. */
   upstreamKey: HostKey;
   listeners: SshListener[];
   close(): Promise<void>;
 }
 
-export async function startGateway(config: GatehouseConfig, dataDir: string, log: Logger): Promise<Gateway> {
+export interface GatewayOptions {
+  /** Reads the current sealed flag (the config store's); changes made through the control socket ask it first. */
+  sealed?: () => Promise<boolean>;
+  /** scrypt cost for passphrases set through this gateway (tests lower it). */
+  scryptCost?: number;
+}
+
+export async function startGateway(config: GatehouseConfig, dataDir: string, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const hostKey = await loadOrCreateKey(join(dataDir, 'ssh_host_ed25519_key'), 'gatehouse host key');
   const upstreamKey = await loadOrCreateKey(join(dataDir, 'upstream_ed25519_key'), 'gatehouse upstream login key');
@@ -31,11 +44,30 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
   const binding = nativeCryptoLoaded();
   log[binding ? 'info' : 'warn']({ sshCryptoBinding: binding }, binding ? 'ssh2 native crypto binding loaded' : 'ssh2 native crypto binding NOT loaded: throughput will be several times lower');
 
+  let sealedNow = false;
+  const guard = sealGuard(() => sealedNow);
+  const credentialStore = await CredentialStoreService.start(credentialStoreFiles(dataDir, await applianceId(dataDir)), guard, log, options.scryptCost);
+  // The sealed flag can change while the gateway runs: read it afresh before every control request.
+  const handlers = Object.fromEntries(
+    Object.entries(credentialStore.handlers()).map(([op, handle]) => [
+      op,
+      async (request: ControlRequest) => {
+        sealedNow = (await options.sealed?.()) ?? false;
+        return handle(request);
+      },
+    ]),
+  );
+  const control = await serveControl(join(dataDir, 'control.sock'), handlers, log);
+
   const users = new LocalUserDirectory(config.users);
   const limiter = new ClientRateLimiter(config.rateLimit);
   const knownHosts = new KnownHostsStore(join(dataDir, 'known_hosts'));
-  const credentialsFor = (policy: ConnectionPolicy): CredentialSource =>
-    policy.credentials.type === 'gateway-key' ? new GatewayKeySource(upstreamKey.privateKey) : new PasswordPassthrough();
+  const credentialsFor = (policy: ConnectionPolicy): CredentialSource => {
+    const { credentials } = policy;
+    if (credentials.type === 'gateway-key') return new GatewayKeySource(upstreamKey.privateKey);
+    if (credentials.type === 'credential-store') return new StoredCredentialSource(() => credentialStore.current(), credentials.allowPassthrough);
+    return new PasswordPassthrough();
+  };
 
   const listeners: SshListener[] = [];
   try {
@@ -55,10 +87,16 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
       );
     }
   } catch (err) {
-    await Promise.all(listeners.map((l) => l.close()));
+    await Promise.all([...listeners.map((l) => l.close()), control.close()]);
     throw err;
   }
-  return { hostKey, upstreamKey, listeners, close: async () => void (await Promise.all(listeners.map((l) => l.close()))) };
+  return {
+    hostKey,
+    upstreamKey,
+    credentialStore,
+    listeners,
+    close: async () => void (await Promise.all([...listeners.map((l) => l.close()), control.close()])),
+  };
 }
 
 /** The schema guarantees that every name a policy refers to exists. */

@@ -6,26 +6,21 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { canConnect } from '../e2e/helpers/ports.js';
+import { cliPath as cli, gatehouse } from '../helpers/cli.js';
 
 const execFileP = promisify(execFile);
-const cli = join(import.meta.dirname, '../../dist/src/cli/main.js');
-
-async function gatehouse(args: string[], env: Record<string, string> = {}, input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
 
 t.test('help lists every command; unknown commands are refused', async (t) => {
   const help = await gatehouse(['--help']);
   t.equal(help.code, 0);
-  for (const command of ['serve', 'check-config', 'user add', 'user passwd', 'user remove', 'user list', 'GATEHOUSE_DATA']) t.match(help.stdout, command);
+  for (const command of ['serve', 'config show', 'seal', 'unseal', 'user add', 'user passwd', 'user remove', 'user list', 'GATEHOUSE_DATA', 'GATEHOUSE_ORIGIN']) {
+    t.match(help.stdout, command);
+  }
+  for (const command of ['serve', 'config', 'seal', 'unseal', 'user']) {
+    const sub = await gatehouse([command, '--help']);
+    t.equal(sub.code, 0, `${command} --help`);
+    t.match(sub.stdout, `Usage: gatehouse ${command}`);
+  }
   const serveHelp = await gatehouse(['serve', '--help']);
   t.equal(serveHelp.code, 0);
   t.match(serveHelp.stdout, /127\.0\.0\.1:2222/);
@@ -62,8 +57,8 @@ t.test('serve on a fresh data directory: embedded default, host key kept across 
     t.equal(await exited, 0, 'SIGTERM stops the gateway cleanly');
   }
   t.equal(fingerprints[0], fingerprints[1], 'the host key is generated once and kept');
-  const config = JSON.parse(await readFile(join(data, 'config.json'), 'utf8'));
-  t.equal(config.connectionPolicies[0].listen.port, 2222);
+  const shown = await gatehouse(['config', 'show'], { GATEHOUSE_DATA: data });
+  t.equal(JSON.parse(shown.stdout).connectionPolicies[0].listen.port, 2222, 'the embedded default is version 1');
 });
 
 t.test('an invalid configuration stops the gateway and names each bad value', async (t) => {
@@ -86,10 +81,10 @@ t.test('an invalid configuration stops the gateway and names each bad value', as
   t.match(dangling.stderr, /connectionPolicies\.0\.channelPolicy: no channel policy named "missing"/);
   t.match(run.stderr, /not started/);
 
-  await writeFile(join(data, 'config.json'), '{ "users": [ }');
-  const broken = await gatehouse(['check-config'], { GATEHOUSE_DATA: data });
+  await writeFile(join(data, 'broken.json'), '{ "users": [ }');
+  const broken = await gatehouse(['config', 'validate', join(data, 'broken.json')], { GATEHOUSE_DATA: data });
   t.equal(broken.code, 1);
-  t.match(broken.stderr, /not valid JSON/);
+  t.match(broken.stderr, /broken\.json: not valid JSON/);
 });
 
 t.test('user add/list/passwd/remove keep only scrypt hashes', async (t) => {
@@ -97,8 +92,8 @@ t.test('user add/list/passwd/remove keep only scrypt hashes', async (t) => {
   const env = { GATEHOUSE_DATA: data };
   const added = await gatehouse(['user', 'add', 'alice', '--password-stdin'], env, 'correct horse battery\n');
   t.equal(added.code, 0, added.stderr);
-  const text = await readFile(join(data, 'config.json'), 'utf8');
-  t.notMatch(text, /correct horse/, 'no plain password on disk');
+  const text = (await gatehouse(['config', 'show'], env)).stdout;
+  t.notMatch(await treeText(data), /correct horse/, 'no plain password on disk');
   t.match(JSON.parse(text).users[0], { name: 'alice', passwordHash: /^\$scrypt\$/ });
   t.match((await gatehouse(['user', 'list'], env)).stdout, /alice\tpassword:yes\tkeys:0/);
   const dup = await gatehouse(['user', 'add', 'alice', '--password-stdin'], env, 'x\n');
@@ -106,12 +101,60 @@ t.test('user add/list/passwd/remove keep only scrypt hashes', async (t) => {
   t.match(dup.stderr, /already exists/);
   const empty = await gatehouse(['user', 'add', 'bob', '--password-stdin'], env, '\n');
   t.equal(empty.code, 1);
-  t.match(empty.stderr, /empty password refused/);
-  const before = JSON.parse(await readFile(join(data, 'config.json'), 'utf8')).users[0].passwordHash;
+  t.match(empty.stderr, /empty secret refused/);
+  const hashOf = async (): Promise<string> => JSON.parse((await gatehouse(['config', 'show'], env)).stdout).users[0].passwordHash;
+  const before = await hashOf();
   t.equal((await gatehouse(['user', 'passwd', 'alice'], env, 'another passphrase\n')).code, 0);
-  const after = JSON.parse(await readFile(join(data, 'config.json'), 'utf8')).users[0].passwordHash;
+  const after = await hashOf();
   t.not(after, before, 'passwd replaces the hash');
   t.equal((await gatehouse(['user', 'remove', 'alice'], env)).code, 0);
-  t.equal((await gatehouse(['check-config'], env)).code, 0);
+  t.equal((await gatehouse(['config', 'validate'], env)).code, 0);
   t.notMatch((await gatehouse(['user', 'list'], env)).stdout, /alice/);
 });
+
+t.test('config history, diff, apply, rollback and sealed mode through the CLI', async (t) => {
+  const data = t.testdir();
+  const remote = { GATEHOUSE_DATA: data, GATEHOUSE_ORIGIN: 'remote' };
+  const console = { GATEHOUSE_DATA: data, GATEHOUSE_ORIGIN: 'console' };
+  const current = JSON.parse((await gatehouse(['config', 'show'], remote)).stdout);
+  current.connectionPolicies[0].listen.port = 2299;
+  await writeFile(join(data, 'next.json'), JSON.stringify(current));
+  const applied = await gatehouse(['config', 'apply', join(data, 'next.json'), '-m', 'move to 2299'], remote);
+  t.equal(applied.code, 0, applied.stderr);
+  t.match(applied.stdout, /committed version 2/);
+
+  const history = (await gatehouse(['config', 'history'], remote)).stdout.trim().split('\n');
+  t.equal(history.length, 2);
+  t.match(history[0], /^2\t\S+\tremote\t\S+\tunsealed\tmove to 2299$/);
+  t.match(history[1], /^1\t.*\tconsole\tgatehouse\tunsealed\tinitial configuration$/);
+  const diff = await gatehouse(['config', 'diff', '1'], remote);
+  t.match(diff.stdout, /-\s+"port": 2222/);
+  t.match(diff.stdout, /\+\s+"port": 2299/);
+
+  const bad = await gatehouse(['config', 'rollback', '9'], remote);
+  t.equal(bad.code, 1);
+  t.match(bad.stderr, /no version 9/);
+
+  const remoteSeal = await gatehouse(['seal'], remote);
+  t.equal(remoteSeal.code, 1);
+  t.match(remoteSeal.stderr, /only from the local console/);
+  t.equal((await gatehouse(['seal'], console)).code, 0);
+  for (const change of [['config', 'rollback', '1'], ['config', 'apply', join(data, 'next.json')], ['user', 'add', 'eve', '--password-stdin'], ['unseal']]) {
+    const refused = await gatehouse(change, remote, 'pw\n');
+    t.equal(refused.code, 1, change.join(' '));
+    t.match(refused.stderr, 'appliance is sealed: change it from the local console');
+  }
+  const rolled = await gatehouse(['config', 'rollback', '1'], console);
+  t.equal(rolled.code, 0, rolled.stderr);
+  t.equal(JSON.parse((await gatehouse(['config', 'show'], remote)).stdout).connectionPolicies[0].listen.port, 2222);
+  t.equal((await gatehouse(['unseal'], console)).code, 0);
+  t.equal((await gatehouse(['config', 'rollback', '2'], remote)).code, 0, 'remote changes work again once unsealed');
+});
+
+/** Every file under a directory, concatenated: for "no secret on disk" checks. */
+async function treeText(dir: string): Promise<string> {
+  const { readdir } = await import('node:fs/promises');
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const texts = await Promise.all(entries.filter((e) => e.isFile()).map((e) => readFile(join(e.parentPath, e.name), 'latin1')));
+  return texts.join('\n');
+}

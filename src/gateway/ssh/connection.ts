@@ -101,7 +101,10 @@ async function loginToTarget(login: AuthenticatedLogin, deps: ConnectionDeps, re
   });
   // The person's password is needed for this one login only; do not keep it for the session's life.
   delete login.password;
-  if ('missing' in credential) return refuse(record, log, 'no-credential', credential.missing);
+  if ('missing' in credential) {
+    if (credential.detail) log.error({ event: 'credential-store-failure', detail: credential.detail }, 'credential store failure');
+    return refuse(record, log, 'no-credential', credential.missing);
+  }
 
   try {
     const client = await connectUpstream({
