@@ -2,13 +2,12 @@
 // gateway over its control socket (it holds the unlocked store); when the gateway is not running,
 // the CLI opens the store itself and makes the change the same way.
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sealGuard } from '../config/sealed.js';
 import { CredentialStoreService, credentialStoreFiles } from '../credstore/service.js';
 import { createLogger } from '../log/logger.js';
 import { applianceId } from '../system/appliance-id.js';
-import { callControl, type ControlAnswer, type ControlRequest } from '../system/control-socket.js';
+import { callControl, controlSocketPath, type ControlAnswer, type ControlRequest } from '../system/control-socket.js';
 import { changeOrigin } from './origin.js';
 import { dataDirectory } from './paths.js';
 import { readParts, readSecret } from './secret-input.js';
@@ -132,14 +131,14 @@ async function readNewParts(count: number): Promise<string[]> {
  * passphrase is asked (or read from stdin) before the new secret.
  */
 async function send(dataDir: string, build: ControlRequest | (() => Promise<ControlRequest>)): Promise<Record<string, unknown>> {
-  const gatewayRunning = await callControl(join(dataDir, 'control.sock'), { op: 'credstore-status' }).then(
+  const gatewayRunning = await callControl(controlSocketPath(dataDir), { op: 'credstore-status' }).then(
     () => true,
     (err: Error) => {
       if (/not running/.test(err.message)) return false;
       throw err;
     },
   );
-  if (gatewayRunning) return answerOf(await callControl(join(dataDir, 'control.sock'), typeof build === 'function' ? await build() : build));
+  if (gatewayRunning) return answerOf(await callControl(controlSocketPath(dataDir), typeof build === 'function' ? await build() : build));
   const service = await localService(dataDir);
   const store = service.current();
   const op = typeof build === 'function' ? 'credstore-change' : build.op;
@@ -154,7 +153,7 @@ async function send(dataDir: string, build: ControlRequest | (() => Promise<Cont
 
 async function gatewayOnly(dataDir: string, request: ControlRequest): Promise<Record<string, unknown>> {
   try {
-    return answerOf(await callControl(join(dataDir, 'control.sock'), request));
+    return answerOf(await callControl(controlSocketPath(dataDir), request));
   } catch (err) {
     if (/not running/.test((err as Error).message)) throw new Error('the gateway is not running: the store is unlocked in the running gateway (start it with `gatehouse serve`)');
     throw err;

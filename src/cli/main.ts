@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { serveCommand } from './serve.js';
 import { userCommand } from './user.js';
+import { backupCommand } from './backup.js';
 import { configCommand } from './config.js';
 import { credstoreCommand } from './credstore.js';
 import { sealCommand } from './seal.js';
@@ -18,6 +19,8 @@ Commands:
   seal, unseal          lock the appliance against remote changes, or lift it (console only)
   credstore init|status|unlock|lock|passwd|add|list|remove
                         the encrypted local credential store
+  backup FILE, restore FILE
+                        configuration, plugins and credential store in one checked archive
   user add NAME         add a gateway user (--password-stdin, --authorized-key FILE)
   user passwd NAME      set a gateway user's password (read from stdin or a no-echo prompt)
   user remove NAME      remove a gateway user
@@ -38,6 +41,8 @@ const commands: Record<string, Command> = {
   user: userCommand,
   config: configCommand,
   credstore: credstoreCommand,
+  backup: backupCommand('backup'),
+  restore: backupCommand('restore'),
   seal: sealCommand(true),
   unseal: sealCommand(false),
 };

@@ -7,7 +7,7 @@ export type LineEdit = { op: 'same' | 'del' | 'add'; line: string };
  * Beyond this many differing lines the exact search costs O(D²) memory; the rest is then shown
  * as one replacement, which is still a correct diff, only not a minimal one.
  */
-const MAX_EXACT_EDITS = 4000;
+const MAX_EXACT_EDITS = 2000;
 
 /** The edit script turning `a` into `b`: kept lines, deletions and additions in order. */
 export function diffLines(a: readonly string[], b: readonly string[]): LineEdit[] {

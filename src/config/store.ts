@@ -292,6 +292,7 @@ export class ConfigStore {
 function toRecord(draft: Draft, version: number): ConfigVersion {
   if (!origins.includes(draft.origin)) throw new ConfigStoreError(`unknown change origin "${String(draft.origin)}"`);
   if (typeof draft.author !== 'string' || draft.author === '') throw new ConfigStoreError('a change needs an author');
+  if (typeof draft.message !== 'string') throw new ConfigStoreError('a change needs a message');
   return {
     version,
     time: new Date().toISOString(),

@@ -10,7 +10,7 @@ import { GatewayKeySource, PasswordPassthrough, type CredentialSource } from '..
 import { CredentialStoreService, credentialStoreFiles } from '../credstore/service.js';
 import { StoredCredentialSource } from '../credstore/store-source.js';
 import { applianceId } from '../system/appliance-id.js';
-import { serveControl, type ControlRequest } from '../system/control-socket.js';
+import { controlSocketPath, serveControl, type ControlRequest } from '../system/control-socket.js';
 import type { Logger } from '../log/logger.js';
 import { ChannelPolicy } from './channel-policy.js';
 import { ClientRateLimiter } from './rate-limit.js';
@@ -57,7 +57,7 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
       },
     ]),
   );
-  const control = await serveControl(join(dataDir, 'control.sock'), handlers, log);
+  const control = await serveControl(controlSocketPath(dataDir), handlers, log);
 
   const users = new LocalUserDirectory(config.users);
   const limiter = new ClientRateLimiter(config.rateLimit);

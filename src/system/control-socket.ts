@@ -1,8 +1,11 @@
 // The running gateway's local control channel: a Unix socket (mode 0600) in the data directory,
 // one JSON request and one JSON answer per connection. The CLI uses it to unlock the credential
 // store in the gateway's memory, lock it, and ask for status. Secrets travel only over this socket.
+import { createHash } from 'node:crypto';
 import { chmod, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 
 export type ControlRequest = { op: string } & Record<string, unknown>;
@@ -10,6 +13,15 @@ export type ControlAnswer = ({ ok: true } & Record<string, unknown>) | { ok: fal
 export type ControlHandler = (request: ControlRequest) => Promise<Record<string, unknown>>;
 
 const maxRequestBytes = 64 * 1024;
+/** A Unix socket address holds at most 107 bytes of path. */
+const maxSocketPath = 100;
+
+/** `<dataDir>/control.sock`, or, when that path is too long for a socket, one named after it in the temp dir. */
+export function controlSocketPath(dataDir: string): string {
+  const inside = join(dataDir, 'control.sock');
+  if (Buffer.byteLength(inside) <= maxSocketPath) return inside;
+  return join(tmpdir(), `gatehouse-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}.sock`);
+}
 
 export async function serveControl(path: string, handlers: Record<string, ControlHandler>, log: Logger): Promise<{ close(): Promise<void> }> {
   await unlink(path).catch(() => undefined);

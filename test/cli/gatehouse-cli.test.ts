@@ -135,15 +135,33 @@ t.test('config history, diff, apply, rollback and sealed mode through the CLI', 
   t.equal(bad.code, 1);
   t.match(bad.stderr, /no version 9/);
 
+  t.equal((await gatehouse(['user', 'add', 'alice', '--password-stdin'], remote, 'pw\n')).code, 0);
   const remoteSeal = await gatehouse(['seal'], remote);
   t.equal(remoteSeal.code, 1);
   t.match(remoteSeal.stderr, /only from the local console/);
   t.equal((await gatehouse(['seal'], console)).code, 0);
-  for (const change of [['config', 'rollback', '1'], ['config', 'apply', join(data, 'next.json')], ['user', 'add', 'eve', '--password-stdin'], ['unseal']]) {
+  // Every kind of change: configuration, admin passwords, credential-store entries, backups, unsealing.
+  t.equal((await gatehouse(['credstore', 'init'], console)).code, 0, 'the console may still change a sealed appliance');
+  await gatehouse(['backup', join(data, 'backup.gh')], remote);
+  const changes = [
+    ['config', 'rollback', '1'],
+    ['config', 'apply', join(data, 'next.json')],
+    ['user', 'add', 'eve', '--password-stdin'],
+    ['user', 'passwd', 'alice'],
+    ['credstore', 'add', 'target', '--host', 'db1', '--user', 'root', '--password'],
+    ['credstore', 'add', 'secret', '--section', 'duo', '--option', 'skey'],
+    ['credstore', 'passwd', '--passphrase'],
+    ['restore', join(data, 'backup.gh')],
+    ['unseal'],
+  ];
+  for (const change of changes) {
     const refused = await gatehouse(change, remote, 'pw\n');
     t.equal(refused.code, 1, change.join(' '));
-    t.match(refused.stderr, 'appliance is sealed: change it from the local console');
+    t.match(refused.stderr, 'appliance is sealed: change it from the local console', change.join(' '));
   }
+  const stored = await gatehouse(['credstore', 'add', 'target', '--host', 'db1', '--user', 'root', '--password'], console, 'pw\n');
+  t.equal(stored.code, 0, stored.stderr);
+  t.match((await gatehouse(['credstore', 'list'], remote)).stdout, 'target root@db1', 'reading is allowed while sealed');
   const rolled = await gatehouse(['config', 'rollback', '1'], console);
   t.equal(rolled.code, 0, rolled.stderr);
   t.equal(JSON.parse((await gatehouse(['config', 'show'], remote)).stdout).connectionPolicies[0].listen.port, 2222);
