@@ -3,7 +3,7 @@
 // later features (LDAP, AA plugins, syslog, network, console) start small but have their place.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { compileTargetRule } from '../gateway/target-rules.js';
+import { compileTargetRule } from './target-rules.js';
 import { parseTarget } from '../gateway/username.js';
 
 const name = z

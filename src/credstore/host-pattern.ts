@@ -2,7 +2,7 @@
 // syntax (hostname, IP, CIDR, "*.domain", "*"), reduced to a canonical text that identifies the
 // entry, and ranked by specificity for the best-match lookup that credential injection uses.
 import { isIP } from 'node:net';
-import { compileTargetRule } from '../gateway/target-rules.js';
+import { compileTargetRule } from '../config/target-rules.js';
 
 export interface HostPattern {
   /** Canonical text: names lower-case without a trailing dot, IP addresses in their shortest form, no brackets. */

@@ -1,6 +1,6 @@
 // Which channels and environment variables a connection policy lets through.
 import type { ChannelPolicyConfig, ChannelType } from '../config/schema.js';
-import { TargetAllowlist } from './target-rules.js';
+import { TargetAllowlist } from '../config/target-rules.js';
 
 export type SessionRequest = { kind: 'shell' } | { kind: 'exec'; command: string } | { kind: 'subsystem'; name: string };
 

@@ -17,7 +17,7 @@ import { ClientRateLimiter } from './rate-limit.js';
 import { loadOrCreateKey, type HostKey } from './ssh/host-key.js';
 import { KnownHostsStore } from './ssh/known-hosts.js';
 import { listenSsh, type SshListener } from './ssh/listener.js';
-import { TargetAllowlist } from './target-rules.js';
+import { TargetAllowlist } from '../config/target-rules.js';
 import { UsermappingPolicy } from './usermapping.js';
 
 export interface Gateway {

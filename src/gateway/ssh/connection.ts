@@ -9,7 +9,7 @@ import type { Logger } from '../../log/logger.js';
 import type { ChannelPolicy } from '../channel-policy.js';
 import { ConnectionRecord } from '../connection-record.js';
 import type { ClientRateLimiter } from '../rate-limit.js';
-import type { TargetAllowlist } from '../target-rules.js';
+import type { TargetAllowlist } from '../../config/target-rules.js';
 import type { UsermappingPolicy } from '../usermapping.js';
 import { formatTarget, parseTarget, type TargetHost } from '../username.js';
 import { FirstFactor, type AuthenticatedLogin } from './first-factor.js';

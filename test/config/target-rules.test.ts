@@ -1,7 +1,7 @@
 // Tests of target allowlist rules: host kinds, port lists, rule errors and a CIDR property.
 import fc from 'fast-check';
 import t from 'tap';
-import { compileTargetRule, parsePortList, TargetAllowlist } from '../../src/gateway/target-rules.js';
+import { compileTargetRule, parsePortList, TargetAllowlist } from '../../src/config/target-rules.js';
 
 type Case = [host: string, expected: boolean];
 type Asserter = Pick<typeof t, 'equal'>;
