@@ -54,6 +54,7 @@ export async function connectUpstream(request: UpstreamRequest): Promise<ssh2.Cl
       reject(err);
     };
 
+    client.once('connect', () => client.setNoDelay(true));
     client.once('ready', () => {
       settled = true;
       client.removeAllListeners('error');
