@@ -10,14 +10,23 @@ import { killProcessTree, killProcessTreeSync, onExitSync, type TeardownHost } f
 
 /** dist/scripts/bench/ → dist/src/cli/main.js */
 export const GATEHOUSE_MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const GC_HOOK = new URL('./gc-on-signal.js', import.meta.url).href;
+const NODELAY_PRELOAD = new URL('./nodelay-preload.js', import.meta.url).href;
 
 export interface GatehouseProcess {
   pid: number;
   port: number;
   dataDir: string;
   logFile: string;
+  /** The exact command line the gateway runs with. */
+  commandLine: string;
   /** "ssh-ed25519 AAAA..." the gateway logs in to targets with (authorize it at the target). */
   upstreamPublicLine: string;
+  /**
+   * Only with `gcHook`: SIGUSR2 → the gateway runs a full GC and reports process.memoryUsage()
+   * (bytes) on stderr; resolves with it (undefined after 5 s without an answer).
+   */
+  collectGarbage(): Promise<NodeJS.MemoryUsage | undefined>;
   /** SIGTERM, then SIGKILL after 5 s. Resolves with how it ended. Idempotent. */
   stop(): Promise<{ graceful: boolean; ms: number }>;
 }
@@ -26,6 +35,12 @@ export interface GatehouseConfigInput {
   user: string;
   authorizedKey: string;
   logLevel?: 'info' | 'warn' | 'debug';
+  /** Run node with --expose-gc and a SIGUSR2 → gc() hook (see gc-on-signal.ts). */
+  gcHook?: boolean;
+  /** Diagnostic: preload nodelay-preload.ts (TCP_NODELAY on every socket of the gateway). */
+  noDelay?: boolean;
+  /** Further node options (e.g. --cpu-prof when investigating). */
+  nodeArgs?: string[];
 }
 
 export async function startGatehouse(t: TeardownHost, input: GatehouseConfigInput): Promise<GatehouseProcess> {
@@ -37,7 +52,6 @@ export async function startGatehouse(t: TeardownHost, input: GatehouseConfigInpu
         name: 'bench',
         listen: { address: '127.0.0.1', port: 0 },
         targets: [{ host: '127.0.0.1', ports: '*' }],
-        channels: ['shell', 'exec', 'sftp', 'scp'],
         hostKeyPolicy: 'trust-on-first-use',
         credentials: { type: 'gateway-key' },
       },
@@ -48,7 +62,12 @@ export async function startGatehouse(t: TeardownHost, input: GatehouseConfigInpu
   const logFile = path.join(dataDir, 'gateway.log');
   const logFd = openSync(logFile, 'a', 0o600);
 
-  let child: ChildProcess | undefined = spawn(process.execPath, [GATEHOUSE_MAIN, 'serve'], {
+  const nodeArgs = [
+    ...(input.gcHook ? ['--expose-gc', '--import', GC_HOOK] : []),
+    ...(input.noDelay ? ['--import', NODELAY_PRELOAD] : []),
+    ...(input.nodeArgs ?? []),
+  ];
+  let child: ChildProcess | undefined = spawn(process.execPath, [...nodeArgs, GATEHOUSE_MAIN, 'serve'], {
     detached: true,
     env: { ...process.env, GATEHOUSE_DATA: dataDir },
     stdio: ['ignore', logFd, 'pipe'],
@@ -87,10 +106,39 @@ export async function startGatehouse(t: TeardownHost, input: GatehouseConfigInpu
   });
 
   let stderr = '';
+  const memoryWaiters: ((m: NodeJS.MemoryUsage) => void)[] = [];
+  let partial = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    partial += d;
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = /^gatehouse-bench-memory (.+)$/.exec(line);
+      if (m) memoryWaiters.shift()?.(JSON.parse(m[1]!) as NodeJS.MemoryUsage);
+    }
+  });
+  const collectGarbage = (): Promise<NodeJS.MemoryUsage | undefined> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const i = memoryWaiters.indexOf(done);
+        if (i >= 0) memoryWaiters.splice(i, 1);
+        resolve(undefined);
+      }, 5000);
+      const done = (m: NodeJS.MemoryUsage): void => {
+        clearTimeout(timer);
+        resolve(m);
+      };
+      memoryWaiters.push(done);
+      try {
+        process.kill(pid, 'SIGUSR2');
+      } catch {
+        /* gone: the timer answers */
+      }
+    });
   const ready = await new Promise<{ port: number; upstream: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gatehouse did not start within 15 s; stderr: ${stderr}`)), 15_000);
-    child!.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
+    child!.stderr!.on('data', (d: string) => {
+      if (stderr.length < 64 * 1024) stderr += d;
       const port = /listens on 127\.0\.0\.1:(\d+)/.exec(stderr);
       const upstream = /Upstream login key[^\n]*\n\s*(ssh-ed25519 \S+)/.exec(stderr);
       if (port && upstream) {
@@ -103,7 +151,9 @@ export async function startGatehouse(t: TeardownHost, input: GatehouseConfigInpu
       reject(new Error(`gatehouse exited (${code ?? signal}) before listening; stderr: ${stderr}`));
     });
   });
-  return { pid, port: ready.port, dataDir, logFile, upstreamPublicLine: ready.upstream, stop };
+  const shown = (a: string): string => (a === GC_HOOK ? 'dist/scripts/bench/gc-on-signal.js' : a === NODELAY_PRELOAD ? 'dist/scripts/bench/nodelay-preload.js' : a);
+  const commandLine = ['node', ...nodeArgs.map(shown), 'dist/src/cli/main.js', 'serve'].join(' ');
+  return { pid, port: ready.port, dataDir, logFile, commandLine, upstreamPublicLine: ready.upstream, collectGarbage, stop };
 }
 
 /** A /proc/PID/status field in KiB (VmRSS, VmHWM, ...). */
@@ -137,4 +187,36 @@ export async function gatewayLogLines(logFile: string): Promise<Record<string, u
     }
   }
   return lines;
+}
+
+/** Current size of the gateway log (a cursor for sessionEndSince). */
+export async function logOffset(logFile: string): Promise<number> {
+  return (await fs.stat(logFile)).size;
+}
+
+/** The first `session-end` record written after `offset`, waiting up to `timeoutMs` for it. */
+export async function sessionEndSince(logFile: string, offset: number, timeoutMs = 2000): Promise<Record<string, unknown> | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const handle = await fs.open(logFile, 'r');
+    try {
+      const { size } = await handle.stat();
+      if (size > offset) {
+        const buffer = Buffer.alloc(size - offset);
+        await handle.read(buffer, 0, buffer.length, offset);
+        for (const line of buffer.toString('utf8').split('\n')) {
+          if (!line.includes('"session-end"')) continue;
+          try {
+            return JSON.parse(line) as Record<string, unknown>;
+          } catch {
+            /* partial line */
+          }
+        }
+      }
+    } finally {
+      await handle.close();
+    }
+    if (Date.now() > deadline) return undefined;
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }

@@ -14,6 +14,8 @@ export interface MemoryLevel {
   /** Sessions actually established and still open when RSS was read. */
   open: number;
   rssKiB: number;
+  /** After a full GC forced through the SIGUSR2 hook (undefined without the hook). */
+  afterGc?: AfterGc;
   hwmKiB: number;
   /** Processes under the target sshd (its session processes), as evidence the sessions are real. */
   targetProcesses: number;
@@ -21,10 +23,21 @@ export interface MemoryLevel {
   openSeconds: number;
 }
 
+export interface AfterGc {
+  /** VmRSS 1 s after the GC. */
+  rssKiB: number;
+  /** V8 heap in use (live JS objects). */
+  heapUsedKiB: number;
+  /** Memory of Buffers/ArrayBuffers and other objects outside the V8 heap held by live objects. */
+  externalKiB: number;
+}
+
 export interface MemoryResult {
-  baseline: { rssKiB: number; hwmKiB: number };
+  baseline: { rssKiB: number; afterGc?: AfterGc; hwmKiB: number };
   levels: MemoryLevel[];
-  afterClose?: { rssKiB: number; waitedSeconds: number };
+  afterClose?: { rssKiB: number; waitedSeconds: number; afterGc?: AfterGc };
+  /** The top level opened and closed a second time: growth here would mean memory kept per session served. */
+  secondCycle?: { open: number; rssKiB: number; afterGc?: AfterGc; afterClose: { rssKiB: number; afterGc?: AfterGc } };
   failures: string[];
   concurrency: number;
 }
@@ -38,6 +51,10 @@ export interface MemoryOptions {
   levels: number[];
   concurrency: number;
   settleMs: number;
+  /** Forces a full GC in the gateway and returns its process.memoryUsage() (gc-on-signal.ts). */
+  collectGarbage?: () => Promise<NodeJS.MemoryUsage | undefined>;
+  /** Open and close the top level a second time. */
+  secondCycle: boolean;
   progress: (line: string) => void;
 }
 
@@ -60,17 +77,16 @@ export async function measureMemory(o: MemoryOptions, register: (fn: () => unkno
     }
     return median(values);
   };
-
-  await sleep(o.settleMs);
-  const baseline = { rssKiB: await sampleRss(), hwmKiB: statusKiB(o.gatewayPid, 'VmHWM') };
-  o.progress(`memory: gateway RSS with 0 sessions ${(baseline.rssKiB / 1024).toFixed(1)} MiB`);
-
-  const levels: MemoryLevel[] = [];
-  for (const target of o.levels) {
+  const afterGc = async (): Promise<{ afterGc?: AfterGc }> => {
+    const usage = await o.collectGarbage?.();
+    if (!usage) return {};
+    await sleep(1000);
+    return { afterGc: { rssKiB: statusKiB(o.gatewayPid, 'VmRSS'), heapUsedKiB: usage.heapUsed / 1024, externalKiB: usage.external / 1024 } };
+  };
+  const openUpTo = async (target: number): Promise<number> => {
     const started = Date.now();
     const want = target - openCount(sessions);
     let next = 0;
-    const failuresBefore = failures.length;
     const worker = async (): Promise<void> => {
       while (next < want) {
         next++;
@@ -82,21 +98,44 @@ export async function measureMemory(o: MemoryOptions, register: (fn: () => unkno
       }
     };
     await Promise.all(Array.from({ length: o.concurrency }, worker));
-    const openSeconds = (Date.now() - started) / 1000;
+    return (Date.now() - started) / 1000;
+  };
+  const closeAndMeasure = async (): Promise<{ rssKiB: number; waitedSeconds: number; afterGc?: AfterGc }> => {
+    const closeStarted = Date.now();
+    await closeAll(sessions);
+    sessions.length = 0;
+    await sleep(Math.max(o.settleMs, 3000));
+    return { rssKiB: statusKiB(o.gatewayPid, 'VmRSS'), waitedSeconds: (Date.now() - closeStarted) / 1000, ...(await afterGc()) };
+  };
+  const gcNote = (g: AfterGc | undefined): string =>
+    g ? ` (after GC: RSS ${(g.rssKiB / 1024).toFixed(1)} MiB, V8 heap used ${(g.heapUsedKiB / 1024).toFixed(1)} MiB, external ${(g.externalKiB / 1024).toFixed(1)} MiB)` : '';
+
+  await sleep(o.settleMs);
+  const baseline = { rssKiB: await sampleRss(), hwmKiB: statusKiB(o.gatewayPid, 'VmHWM'), ...(await afterGc()) };
+  o.progress(`memory: gateway RSS with 0 sessions ${(baseline.rssKiB / 1024).toFixed(1)} MiB${gcNote(baseline.afterGc)}`);
+
+  const levels: MemoryLevel[] = [];
+  for (const target of o.levels) {
+    const failuresBefore = failures.length;
+    const want = target - openCount(sessions);
+    const openSeconds = await openUpTo(target);
     o.progress(`memory: ${openCount(sessions)}/${target} sessions open after ${openSeconds.toFixed(1)} s; settling`);
     await sleep(o.settleMs);
     const rssKiB = await sampleRss();
+    const hwmKiB = statusKiB(o.gatewayPid, 'VmHWM');
+    const gc = await afterGc();
     const sshdPid = o.targetSshdPid();
     const level: MemoryLevel = {
       target,
       open: openCount(sessions),
       rssKiB,
-      hwmKiB: statusKiB(o.gatewayPid, 'VmHWM'),
+      ...gc,
+      hwmKiB,
       targetProcesses: sshdPid === undefined ? 0 : processTree(sshdPid).length - 1,
       openSeconds,
     };
     levels.push(level);
-    o.progress(`memory: ${level.open} sessions → gateway RSS ${(rssKiB / 1024).toFixed(1)} MiB, target-side processes ${level.targetProcesses}`);
+    o.progress(`memory: ${level.open} sessions → gateway RSS ${(rssKiB / 1024).toFixed(1)} MiB${gcNote(level.afterGc)}, target-side processes ${level.targetProcesses}`);
     const newFailures = failures.length - failuresBefore;
     if (newFailures > Math.max(5, want * 0.05)) {
       o.progress(`memory: ${newFailures} of ${want} sessions failed at this level; not going further. First: ${failures[failuresBefore]}`);
@@ -104,12 +143,23 @@ export async function measureMemory(o: MemoryOptions, register: (fn: () => unkno
     }
   }
 
-  const closeStarted = Date.now();
-  await closeAll(sessions);
-  await sleep(Math.max(o.settleMs, 3000));
-  const afterClose = { rssKiB: statusKiB(o.gatewayPid, 'VmRSS'), waitedSeconds: (Date.now() - closeStarted) / 1000 };
-  o.progress(`memory: all sessions closed → gateway RSS ${(afterClose.rssKiB / 1024).toFixed(1)} MiB`);
-  return { baseline, levels, afterClose, failures, concurrency: o.concurrency };
+  const afterClose = await closeAndMeasure();
+  o.progress(`memory: all sessions closed → gateway RSS ${(afterClose.rssKiB / 1024).toFixed(1)} MiB${gcNote(afterClose.afterGc)}`);
+  const result: MemoryResult = { baseline, levels, afterClose, failures, concurrency: o.concurrency };
+
+  const top = levels.at(-1);
+  if (o.secondCycle && top && top.open > 0) {
+    await openUpTo(top.open);
+    await sleep(o.settleMs);
+    const open = openCount(sessions);
+    const rssKiB = await sampleRss();
+    const gc = await afterGc();
+    o.progress(`memory: second cycle, ${open} sessions → gateway RSS ${(rssKiB / 1024).toFixed(1)} MiB${gcNote(gc.afterGc)}`);
+    const closed = await closeAndMeasure();
+    o.progress(`memory: second cycle closed → gateway RSS ${(closed.rssKiB / 1024).toFixed(1)} MiB${gcNote(closed.afterGc)}`);
+    result.secondCycle = { open, rssKiB, ...gc, afterClose: { rssKiB: closed.rssKiB, ...(closed.afterGc ? { afterGc: closed.afterGc } : {}) } };
+  }
+  return result;
 }
 
 function openCount(sessions: Session[]): number {

@@ -6,12 +6,16 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { killProcessTree, killProcessTreeSync, onExitSync, type TeardownHost } from '../../test/e2e/helpers/sshd.js';
-import type { ClientKey } from '../../test/e2e/helpers/ssh-client.js';
+import type { ClientKey } from './client-key.js';
+import type { CpuGroup } from './cpu-group.js';
 
 export const CIPHER = 'aes128-gcm@openssh.com';
 
-/** Writes an ssh_config for all benchmark clients; removed at teardown. */
-export async function writeClientConfig(t: TeardownHost, key: ClientKey): Promise<string> {
+/**
+ * Writes an ssh_config for the benchmark clients (removed at teardown). `kex` pins
+ * KexAlgorithms; otherwise OpenSSH's default order applies (sntrup761x25519 first in 9.x).
+ */
+export async function writeClientConfig(t: TeardownHost, key: ClientKey, options: { kex?: string } = {}): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gatehouse-bench-ssh-'));
   t.teardown(() => fs.rm(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'ssh_config');
@@ -29,6 +33,7 @@ export async function writeClientConfig(t: TeardownHost, key: ClientKey): Promis
     '  IdentityAgent none',
     '  PreferredAuthentications publickey',
     `  Ciphers ${CIPHER}`,
+    ...(options.kex ? [`  KexAlgorithms ${options.kex}`] : []),
     '  Compression no',
     '  ControlMaster no',
     '  ControlPath none',
@@ -69,9 +74,14 @@ export async function killAllClients(): Promise<void> {
 
 /**
  * Spawns `file args` in its own process group with stdin from /dev/null and stdout to /dev/null,
- * and times it from spawn to exit (wall clock, high-resolution).
+ * and times it from spawn to exit (wall clock, high-resolution). With `group`, a shell first
+ * moves itself into that CPU accounting group, then execs the command.
  */
-export function timedRun(file: string, args: string[], timeoutMs: number): Promise<TimedRun> {
+export function timedRun(file: string, args: string[], timeoutMs: number, group?: CpuGroup): Promise<TimedRun> {
+  if (group) {
+    args = ['-c', 'echo $$ > "$0" && exec "$@"', group.procsFile, file, ...args];
+    file = 'sh';
+  }
   if (!exitHook) {
     exitHook = true;
     onExitSync(() => {
@@ -108,14 +118,14 @@ export function timedRun(file: string, args: string[], timeoutMs: number): Promi
 }
 
 /** `ssh ARGS command` with stdout to /dev/null. */
-export function timedSsh(p: SshPath, command: string, timeoutMs: number, extra: string[] = []): Promise<TimedRun> {
-  return timedRun('ssh', [...extra, ...p.args, command], timeoutMs);
+export function timedSsh(p: SshPath, command: string, timeoutMs: number, extra: string[] = [], group?: CpuGroup): Promise<TimedRun> {
+  return timedRun('ssh', [...extra, ...p.args, command], timeoutMs, group);
 }
 
 /** `head -c BYTES /dev/zero | ssh ARGS command`, timed as a whole. */
-export function timedUpload(p: SshPath, bytes: number, command: string, timeoutMs: number): Promise<TimedRun> {
+export function timedUpload(p: SshPath, bytes: number, command: string, timeoutMs: number, group?: CpuGroup): Promise<TimedRun> {
   const script = 'n=$1; shift; head -c "$n" /dev/zero | ssh "$@"';
-  return timedRun('sh', ['-c', script, 'sh', String(bytes), ...p.args, command], timeoutMs);
+  return timedRun('sh', ['-c', script, 'sh', String(bytes), ...p.args, command], timeoutMs, group);
 }
 
 /** Throws with the client's stderr unless the run exited 0. */

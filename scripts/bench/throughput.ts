@@ -1,11 +1,28 @@
 // (a) Bulk throughput through one session: `ssh … 'head -c N /dev/zero' > /dev/null` (download)
 // and `head -c N /dev/zero | ssh … 'cat > /dev/null'` (upload), every path once per round, the
-// order rotated each round.
+// order rotated each round. CPU time is attributed to the client side (ssh, the jump ssh, head),
+// the relay (the gateway, or the bastion sshd with its session processes) and the target sshd
+// (with its session processes and head/cat), each a cpuacct group (cpu-group.ts).
+import type { CpuGroup } from './cpu-group.js';
+import { busySince, machineCpu } from './cpu.js';
 import { cpuSeconds } from './gatehouse-process.js';
 import { checkRun, timedSsh, timedUpload, type SshPath } from './ssh-run.js';
 import { rotate, sleep } from './stats.js';
 
 export type Direction = 'download' | 'upload';
+
+export interface CpuBreakdown {
+  /** ssh (and the jump ssh, head, sh). NaN without CPU groups. */
+  client: number;
+  /** The relay: the gateway process, or the bastion sshd and its session processes; ~0 for direct. */
+  relay: number;
+  /** Target sshd and its session processes (head/cat included). */
+  target: number;
+  /** Busy time of the whole machine (all processes, kernel threads, all CPUs). */
+  machine: number;
+  /** The gateway process alone (from /proc/PID/stat), Gatehouse runs only. */
+  gateway?: number;
+}
 
 export interface ThroughputSample {
   path: string;
@@ -14,35 +31,61 @@ export interface ThroughputSample {
   ms: number;
   /** MB/s with MB = 10^6 bytes, over the whole wall-clock time including the login. */
   mbps: number;
-  /** CPU seconds the gateway process used during this run (gatehouse path only). */
-  gatewayCpuSeconds?: number;
+  /** CPU seconds used from the start of the run until 300 ms after the client exited. */
+  cpu: CpuBreakdown;
+}
+
+export interface CpuGroups {
+  client: CpuGroup;
+  relay: CpuGroup;
+  target: CpuGroup;
 }
 
 export interface ThroughputOptions {
   bytes: number;
   rounds: number;
   directions: Direction[];
-  gatewayPid: number;
+  /** The gateway process serving each Gatehouse path, by path id. */
+  gatewayPids: Record<string, number>;
+  groups?: CpuGroups;
   progress: (line: string) => void;
 }
 
 export async function measureThroughput(paths: SshPath[], o: ThroughputOptions): Promise<ThroughputSample[]> {
   const samples: ThroughputSample[] = [];
   const timeoutMs = Math.max(120_000, (o.bytes / 5e6) * 1000); // nothing here should be slower than 5 MB/s
+  const g = o.groups;
+  const groupSeconds = (group: CpuGroup | undefined): number => (group ? group.seconds() : Number.NaN);
   for (const direction of o.directions) {
     for (let round = 0; round < o.rounds; round++) {
       for (const p of rotate(paths, round)) {
-        const cpuBefore = p.id === 'gatehouse' ? cpuSeconds(o.gatewayPid) : 0;
+        const gwPid = o.gatewayPids[p.id];
+        const before = {
+          client: groupSeconds(g?.client),
+          relay: groupSeconds(g?.relay),
+          target: groupSeconds(g?.target),
+          machine: machineCpu(),
+          gateway: gwPid === undefined ? 0 : cpuSeconds(gwPid),
+        };
         const run =
           direction === 'download'
-            ? await timedSsh(p, `head -c ${o.bytes} /dev/zero`, timeoutMs)
-            : await timedUpload(p, o.bytes, 'cat > /dev/null', timeoutMs);
+            ? await timedSsh(p, `head -c ${o.bytes} /dev/zero`, timeoutMs, [], g?.client)
+            : await timedUpload(p, o.bytes, 'cat > /dev/null', timeoutMs, g?.client);
+        await sleep(300); // the session's processes exit on both sides before the next run
+        const cpu: CpuBreakdown = {
+          client: groupSeconds(g?.client) - before.client,
+          relay: groupSeconds(g?.relay) - before.relay,
+          target: groupSeconds(g?.target) - before.target,
+          machine: busySince(before.machine),
+          ...(gwPid !== undefined ? { gateway: cpuSeconds(gwPid) - before.gateway } : {}),
+        };
         checkRun(p, `${direction} of ${o.bytes} bytes`, run);
-        const sample: ThroughputSample = { path: p.id, direction, round, ms: run.ms, mbps: o.bytes / 1e6 / (run.ms / 1000) };
-        if (p.id === 'gatehouse') sample.gatewayCpuSeconds = cpuSeconds(o.gatewayPid) - cpuBefore;
+        const sample: ThroughputSample = { path: p.id, direction, round, ms: run.ms, mbps: o.bytes / 1e6 / (run.ms / 1000), cpu };
         samples.push(sample);
-        o.progress(`${direction} round ${round + 1}/${o.rounds} ${p.id}: ${(run.ms / 1000).toFixed(2)} s, ${sample.mbps.toFixed(0)} MB/s`);
-        await sleep(300); // let the previous session's processes exit before the next one starts
+        o.progress(
+          `${direction} round ${round + 1}/${o.rounds} ${p.id}: ${(run.ms / 1000).toFixed(2)} s, ${sample.mbps.toFixed(0)} MB/s; ` +
+            `CPU s client ${cpu.client.toFixed(2)} relay ${cpu.relay.toFixed(2)} target ${cpu.target.toFixed(2)} machine ${cpu.machine.toFixed(2)}`,
+        );
       }
     }
   }
