@@ -221,9 +221,12 @@ function checkContents(files: Map<string, Buffer>, thisAppliance: string | undef
 
   // The plugin host validates a plugin's MANIFEST in full when it loads it; a backup only has to
   // hold recognisable plugin directories.
-  const pluginDirs = new Set([...files.keys()].filter((p) => p.startsWith(`${PLUGINS_DIR}/`)).map((p) => p.split('/')[1]));
-  for (const plugin of pluginDirs) {
-    if (!files.has(`${PLUGINS_DIR}/${plugin}/MANIFEST`)) throw refuse(`plugin directory ${plugin} has no MANIFEST`);
+  // Plugin slots: plugins/<name>/slot.json and plugins/<name>/<version>/..., each version with its MANIFEST.
+  for (const path of files.keys()) {
+    const parts = path.split('/');
+    if (parts[0] !== PLUGINS_DIR) continue;
+    if (parts.length === 3 && parts[2] !== 'slot.json') throw refuse(`${path} is not part of a plugin slot (slot.json, <version>/...)`);
+    if (parts.length > 3 && !files.has(`${parts.slice(0, 3).join('/')}/MANIFEST`)) throw refuse(`plugin ${parts[1]} version ${parts[2]} has no MANIFEST`);
   }
 
   // The credential store stays encrypted: its structure is checked, its authenticity only at unlock.
@@ -305,6 +308,8 @@ async function collectTree(dir: string, prefix: string, out: Map<string, { data:
     throw err;
   }
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    // Installs and deletions in progress, and slot.json's temporary file, are not part of a backup.
+    if (entry.name.startsWith('.') && prefix.split('/').length <= 2) continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) await collectTree(path, `${prefix}/${entry.name}`, out);
     else if (entry.isFile()) out.set(`${prefix}/${entry.name}`, { data: await readFile(path), mode: (await lstat(path)).mode & 0o777 });

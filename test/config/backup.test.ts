@@ -37,14 +37,16 @@ async function openCredentials(dataDir: string, store: ConfigStore): Promise<Loc
 async function appliance(dataDir: string, opts: ConfigStoreOptions = {}): Promise<ConfigStore> {
   const store = await ConfigStore.open(dataDir, opts);
   await store.commit({ origin: 'console', author: 'alice', message: 'config 5', config: numberedConfig(5) });
+  // The plugin slot layout: plugins/<name>/slot.json and plugins/<name>/<version>/...
   const plugin = (name: string, file: string) => join(dataDir, 'plugins', name, file);
-  await mkdir(join(dataDir, 'plugins', 'duo', 'lib'), { recursive: true });
-  await mkdir(join(dataDir, 'plugins', 'radius'), { recursive: true });
-  await writeFile(plugin('duo', 'MANIFEST'), 'name: duo\napi: 1.0\n');
-  await writeFile(plugin('duo', 'main.py'), 'print("duo")\n');
-  await chmod(plugin('duo', 'main.py'), 0o755);
-  await writeFile(plugin('duo', 'lib/helper.bin'), randomBytes(3000));
-  await writeFile(plugin('radius', 'MANIFEST'), 'name: radius\n');
+  await mkdir(join(dataDir, 'plugins', 'duo', '1.0', 'lib'), { recursive: true });
+  await mkdir(join(dataDir, 'plugins', 'radius', '1.0'), { recursive: true });
+  await writeFile(plugin('duo', 'slot.json'), '{"active":"1.0"}\n');
+  await writeFile(plugin('duo', '1.0/MANIFEST'), 'name: duo\napi: 1.0\n');
+  await writeFile(plugin('duo', '1.0/main.py'), 'print("duo")\n');
+  await chmod(plugin('duo', '1.0/main.py'), 0o755);
+  await writeFile(plugin('duo', '1.0/lib/helper.bin'), randomBytes(3000));
+  await writeFile(plugin('radius', '1.0/MANIFEST'), 'name: radius\n');
   const credentials = await LocalCredentialStore.init({
     ...credentialStoreFiles(dataDir, await applianceId(dataDir)),
     guard: store.guard,
@@ -78,7 +80,7 @@ function craftArchive(files: Record<string, string | Buffer>, tweak: { magic?: s
 
 const goodFiles = () => ({
   'config.json': JSON.stringify(numberedConfig(9)),
-  'plugins/okta/MANIFEST': 'name: okta\n',
+  'plugins/okta/1.0/MANIFEST': 'name: okta\n',
 });
 
 t.test('round trip: configuration, plugins and credential store come back byte for byte', async (t) => {
@@ -93,17 +95,17 @@ t.test('round trip: configuration, plugins and credential store come back byte f
   t.match(manifest, { kind: 'gatehouse-backup', format: 1, applianceId: await applianceId(dataDir), configVersion: { version: 2, message: 'config 5' } });
   t.ok(!Number.isNaN(Date.parse(manifest.created)), 'created is an ISO date');
   t.notOk('config' in manifest.configVersion, 'the manifest names the version without repeating it');
-  t.same(manifest.files.map((f) => f.path), ['config.json', 'plugins/duo/MANIFEST', 'plugins/duo/lib/helper.bin', 'plugins/duo/main.py', 'plugins/radius/MANIFEST', 'credstore.json']);
+  t.same(manifest.files.map((f) => f.path), ['config.json', 'plugins/duo/1.0/MANIFEST', 'plugins/duo/1.0/lib/helper.bin', 'plugins/duo/1.0/main.py', 'plugins/duo/slot.json', 'plugins/radius/1.0/MANIFEST', 'credstore.json']);
   t.match(manifest.files.find((f) => f.path === 'credstore.json'), { size: credstoreBefore.length, sha256: sha256(credstoreBefore), mode: 0o600 });
-  t.equal(manifest.files.find((f) => f.path === 'plugins/duo/main.py')?.mode, 0o755);
+  t.equal(manifest.files.find((f) => f.path === 'plugins/duo/1.0/main.py')?.mode, 0o755);
   t.ok((await readFile(archive)).subarray(0, 19).equals(Buffer.from('GATEHOUSE-BACKUP 1\n')));
 
   // Change everything, then restore.
   await store.commit({ origin: 'console', author: 'alice', message: 'config 6', config: numberedConfig(6) });
   await store.seal('console', 'root');
   await rm(join(dataDir, 'plugins', 'radius'), { recursive: true });
-  await mkdir(join(dataDir, 'plugins', 'other'));
-  await writeFile(join(dataDir, 'plugins', 'other', 'MANIFEST'), 'name: other\n');
+  await mkdir(join(dataDir, 'plugins', 'other', '1.0'), { recursive: true });
+  await writeFile(join(dataDir, 'plugins', 'other', '1.0', 'MANIFEST'), 'name: other\n');
   const credentials = await openCredentials(dataDir, store);
   await credentials.setTargetCredential('console', { hostPattern: 'db1.example.com', username: 'root', password: 'changed since' });
   t.notOk((await readFile(join(dataDir, 'credstore.json'))).equals(credstoreBefore), 'the credential store changed');
@@ -184,8 +186,9 @@ t.test('bad archives are refused with the reason, leaving the data directory byt
   );
   await refused('an invalid configuration', craftArchive({ ...goodFiles(), 'config.json': '{"connectionPolicies":[]}' }), /its configuration is invalid:\n {2}- connectionPolicies: expected at least one connection policy/);
   await refused('a configuration that is not JSON', craftArchive({ ...goodFiles(), 'config.json': '{"users": [' }), /its config\.json is not JSON/);
-  await refused('no configuration', craftArchive({ 'plugins/okta/MANIFEST': 'x' }), /it holds no config\.json/);
-  await refused('a plugin without MANIFEST', craftArchive({ ...goodFiles(), 'plugins/evil/main.py': 'x' }), /plugin directory evil has no MANIFEST/);
+  await refused('no configuration', craftArchive({ 'plugins/okta/1.0/MANIFEST': 'x' }), /it holds no config\.json/);
+  await refused('a plugin without MANIFEST', craftArchive({ ...goodFiles(), 'plugins/evil/1.0/main.py': 'x' }), /plugin evil version 1\.0 has no MANIFEST/);
+  await refused('a stray file in a plugin slot', craftArchive({ ...goodFiles(), 'plugins/okta/notes.txt': 'x' }), /is not part of a plugin slot/);
   await refused('a file directly in plugins/', craftArchive({ ...goodFiles(), 'plugins/README': 'x' }), /"plugins\/README" is not something a backup holds/);
   await refused('a path leaving the data directory', craftArchive({ ...goodFiles(), 'plugins/okta/../../../etc/cron.d/x': 'x' }), /is not something a backup holds/);
   await refused('an unknown file', craftArchive({ ...goodFiles(), 'ssh_host_ed25519_key': 'x' }), /"ssh_host_ed25519_key" is not something a backup holds/);
@@ -233,7 +236,7 @@ t.test('a failure while replacing puts the previous state back', async (t) => {
   });
   const archive = join(root, 'before.ghbackup');
   await createBackup(dataDir, store, archive);
-  await writeFile(join(dataDir, 'plugins', 'radius', 'MANIFEST'), 'changed\n');
+  await writeFile(join(dataDir, 'plugins', 'radius', '1.0', 'MANIFEST'), 'changed\n');
   await (await openCredentials(dataDir, store)).setTargetCredential('console', { hostPattern: '*', username: 'deploy', password: 'later' });
   await store.commit({ origin: 'console', author: 'alice', message: 'later', config: numberedConfig(8) });
 
@@ -270,12 +273,18 @@ t.test('createBackup refuses what restore could not take back', async (t) => {
   const root = t.testdir();
   const dataDir = join(root, 'data');
   const store = await appliance(dataDir);
-  await mkdir(join(dataDir, 'plugins', 'half-installed'));
-  await writeFile(join(dataDir, 'plugins', 'half-installed', 'main.py'), 'x');
+  await mkdir(join(dataDir, 'plugins', 'broken', '2.0'), { recursive: true });
+  await writeFile(join(dataDir, 'plugins', 'broken', '2.0', 'main.py'), 'x');
   const out = join(root, 'x.ghbackup');
-  t.match((await errorOf(createBackup(dataDir, store, out))).message, /^cannot back up .*: plugin directory half-installed has no MANIFEST$/);
-  await rm(join(dataDir, 'plugins', 'half-installed'), { recursive: true });
-  await symlink('/etc/passwd', join(dataDir, 'plugins', 'duo', 'link'));
+  t.match((await errorOf(createBackup(dataDir, store, out))).message, /^cannot back up .*: plugin broken version 2\.0 has no MANIFEST$/);
+  await rm(join(dataDir, 'plugins', 'broken'), { recursive: true });
+  // An install in progress (a staging directory) is left out, not refused.
+  await mkdir(join(dataDir, 'plugins', '.install-1-abc'));
+  await writeFile(join(dataDir, 'plugins', '.install-1-abc', 'main.py'), 'x');
+  t.notOk((await createBackup(dataDir, store, out)).files.some((f) => f.path.includes('.install')), 'staging directories are skipped');
+  await rm(join(dataDir, 'plugins', '.install-1-abc'), { recursive: true });
+  await rm(out);
+  await symlink('/etc/passwd', join(dataDir, 'plugins', 'duo', '1.0', 'link'));
   t.match((await errorOf(createBackup(dataDir, store, out))).message, /only regular files and directories belong in plugins\//);
   t.same((await readdir(root)).sort(), ['data'], 'no archive written');
 });
