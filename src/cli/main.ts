@@ -6,6 +6,7 @@ import { userCommand } from './user.js';
 import { backupCommand } from './backup.js';
 import { configCommand } from './config.js';
 import { credstoreCommand } from './credstore.js';
+import { pluginCommand } from './plugin.js';
 import { sealCommand } from './seal.js';
 
 export const usage = `Usage: gatehouse <command> [options]
@@ -19,6 +20,8 @@ Commands:
   seal, unseal          lock the appliance against remote changes, or lift it (console only)
   credstore init|status|unlock|lock|passwd|add|list|remove
                         the encrypted local credential store
+  plugin install|list|activate|remove, plugin config create|edit|show|remove
+                        AA plugin packages and their configurations
   backup FILE, restore FILE
                         configuration, plugins and credential store in one checked archive
   user add NAME         add a gateway user (--password-stdin, --authorized-key FILE)
@@ -41,6 +44,7 @@ const commands: Record<string, Command> = {
   user: userCommand,
   config: configCommand,
   credstore: credstoreCommand,
+  plugin: pluginCommand,
   backup: backupCommand('backup'),
   restore: backupCommand('restore'),
   seal: sealCommand(true),
