@@ -1,0 +1,5 @@
+// The AA plugin sandbox: runs a plugin's hooks in confined worker processes and speaks the hook
+// protocol (PROTOCOL.md). Imports only src/log; the gateway imports this, never the reverse.
+export { PluginSandbox, memoryOverheadMb, type PluginSandboxOptions } from './sandbox.js';
+export type { AuthenticateArguments, AuthorizeArguments, Cookie, HookArguments, HookName, SessionEndedArguments } from './hook-arguments.js';
+export type { FailureKind, HookResult, PluginAnswer, Question, SandboxDenial } from './hook-result.js';

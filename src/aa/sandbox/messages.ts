@@ -1,0 +1,25 @@
+// The messages of the hook protocol (PROTOCOL.md), both ways. The gateway checks every message a
+// worker sends against `workerMessageSchema`; the worker imports only the types.
+import { z } from 'zod';
+import type { HookName } from './hook-arguments.js';
+
+export type HostMessage =
+  | { type: 'init'; entry: string; config: string; stateDir: string; ephemeralDir: string }
+  | { type: 'call'; id: number; hook: HookName; args: Record<string, unknown> }
+  | { type: 'secret'; id: number; value?: string; error?: string };
+
+export const workerMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready') }),
+  z.object({ type: z.literal('fatal'), message: z.string() }),
+  z.object({ type: z.literal('returned'), id: z.number(), value: z.unknown().optional() }),
+  z.object({ type: z.literal('threw'), id: z.number(), error: z.string() }),
+  z.object({ type: z.literal('unencodable'), id: z.number(), error: z.string() }),
+  z.object({ type: z.literal('no-hook'), id: z.number() }),
+  z.object({ type: z.literal('log'), level: z.string(), message: z.string() }),
+  z.object({ type: z.literal('secret'), id: z.number(), section: z.string(), option: z.string() }),
+]);
+
+export type WorkerMessage = z.infer<typeof workerMessageSchema>;
+
+/** Bytes of one frame a worker may send; a valid hook result is far smaller. */
+export const maxWorkerFrameBytes = 1024 * 1024;

@@ -1,0 +1,56 @@
+// A plugin's own output in the gateway's log: its context.log() messages and its stdout/stderr
+// lines, each tagged with where it came from and bounded in length and rate.
+import type { Logger } from '../../log/logger.js';
+
+export type OutputSource = 'log' | 'stdout' | 'stderr';
+type Level = 'debug' | 'info' | 'warn' | 'error';
+
+const levels: Record<string, Level> = {
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  warning: 'warn',
+  error: 'error',
+  critical: 'error',
+  fatal: 'error',
+};
+
+export class PluginLog {
+  #windowStart = 0;
+  #linesInWindow = 0;
+  #suppressed = 0;
+  #reportTimer: NodeJS.Timeout | undefined;
+
+  /** `log` is a child carrying `plugin: <name>`. */
+  constructor(
+    private readonly log: Logger,
+    private readonly maxLength: number,
+    private readonly linesPerSecond: number,
+  ) {}
+
+  /** Unknown levels count as info; stdout is info and stderr warn unless the level says otherwise. */
+  line(source: OutputSource, text: string, level = source === 'stderr' ? 'warn' : 'info'): void {
+    const now = Date.now();
+    if (now - this.#windowStart >= 1000) {
+      this.flush();
+      this.#windowStart = now;
+      this.#linesInWindow = 0;
+    }
+    if (++this.#linesInWindow > this.linesPerSecond) {
+      // Reported when the window closes, even if the plugin says nothing more.
+      if (!this.#suppressed++) this.#reportTimer = setTimeout(() => this.flush(), this.#windowStart + 1000 - now).unref();
+      return;
+    }
+    const message = text.length <= this.maxLength ? text : `${text.slice(0, this.maxLength)}…`;
+    const key = level.toLowerCase();
+    this.log[Object.hasOwn(levels, key) ? levels[key] : 'info']({ source }, message);
+  }
+
+  /** Reports the lines dropped by the rate bound since the last report. */
+  flush(): void {
+    clearTimeout(this.#reportTimer);
+    if (!this.#suppressed) return;
+    this.log.warn({ source: 'sandbox', suppressed: this.#suppressed }, `dropped ${this.#suppressed} lines of plugin output over the rate limit`);
+    this.#suppressed = 0;
+  }
+}
