@@ -11,7 +11,6 @@ import { killProcessTree, killProcessTreeSync, onExitSync, type TeardownHost } f
 /** dist/scripts/bench/ → dist/src/cli/main.js */
 export const GATEHOUSE_MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const GC_HOOK = new URL('./gc-on-signal.js', import.meta.url).href;
-const NODELAY_PRELOAD = new URL('./nodelay-preload.js', import.meta.url).href;
 
 export interface GatehouseProcess {
   pid: number;
@@ -37,8 +36,6 @@ export interface GatehouseConfigInput {
   logLevel?: 'info' | 'warn' | 'debug';
   /** Run node with --expose-gc and a SIGUSR2 → gc() hook (see gc-on-signal.ts). */
   gcHook?: boolean;
-  /** Diagnostic: preload nodelay-preload.ts (TCP_NODELAY on every socket of the gateway). */
-  noDelay?: boolean;
   /** Further node options (e.g. --cpu-prof when investigating). */
   nodeArgs?: string[];
 }
@@ -64,7 +61,6 @@ export async function startGatehouse(t: TeardownHost, input: GatehouseConfigInpu
 
   const nodeArgs = [
     ...(input.gcHook ? ['--expose-gc', '--import', GC_HOOK] : []),
-    ...(input.noDelay ? ['--import', NODELAY_PRELOAD] : []),
     ...(input.nodeArgs ?? []),
   ];
   let child: ChildProcess | undefined = spawn(process.execPath, [...nodeArgs, GATEHOUSE_MAIN, 'serve'], {
@@ -151,7 +147,7 @@ export async function startGatehouse(t: TeardownHost, input: GatehouseConfigInpu
       reject(new Error(`gatehouse exited (${code ?? signal}) before listening; stderr: ${stderr}`));
     });
   });
-  const shown = (a: string): string => (a === GC_HOOK ? 'dist/scripts/bench/gc-on-signal.js' : a === NODELAY_PRELOAD ? 'dist/scripts/bench/nodelay-preload.js' : a);
+  const shown = (a: string): string => (a === GC_HOOK ? 'dist/scripts/bench/gc-on-signal.js' : a);
   const commandLine = ['node', ...nodeArgs.map(shown), 'dist/src/cli/main.js', 'serve'].join(' ');
   return { pid, port: ready.port, dataDir, logFile, commandLine, upstreamPublicLine: ready.upstream, collectGarbage, stop };
 }

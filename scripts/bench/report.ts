@@ -24,11 +24,9 @@ export interface GatewayNotes {
   /** How the throughput/login gateway stopped. */
   stop?: { graceful: boolean; ms: number };
   memoryStop?: { graceful: boolean; ms: number };
-  /** Command line of the diagnostic TCP_NODELAY gateway. */
-  noDelayCommand?: string;
   /** Command line of the memory benchmark's gateway. */
   memoryCommand?: string;
-  /** Gatehouse `ssh … true` runs (warm-up included) whose exit status the gateway lost. */
+  /** Gatehouse `ssh … true` runs (warm-up included) whose exit status the gateway lost (expected 0). */
   exitStatusLost?: { lost: number; runs: number };
   warnings: string[];
 }
@@ -377,8 +375,9 @@ export function renderReport(r: ReportInput): string {
     const lost = r.gateway.exitStatusLost;
     if (lost) {
       out.push(
-        `Exit status through Gatehouse: in ${lost.lost} of ${lost.runs} \`ssh … true\` runs (warm-up included) \`ssh\` exited 255 ` +
-          '("Exit status -1", no error message) although the gateway logged the session as `result: ok`' +
+        `Exit status through Gatehouse: every \`ssh … true\` run through the gateway (warm-up included) is checked for a lost exit status, ` +
+          'i.e. `ssh` exiting 255 ("Exit status -1", no error message) while the gateway logged the session as `result: ok`. ' +
+          `Runs that lost it: ${lost.lost} of ${lost.runs} (expected 0)` +
           (lost.lost ? '; those runs are kept in the timings (the login and the command did happen). See the interpretation.' : '.'),
         '',
       );
@@ -514,44 +513,25 @@ function interpret(r: ReportInput, tRows: ThroughputRow[], lRows: LoginRow[], mR
         (pl && pp ? `; a ProxyJump takes ${fmt(pl.median, 0)} ms (${fmt(pp.median, 0)} ms with curve25519)` : '') +
         `. Target ${gl.ratioPinned <= TARGETS.loginRatio ? 'met' : 'missed'} like for like` +
         (gl.ratioPinned <= TARGETS.loginRatio === gl.ratioDefault <= TARGETS.loginRatio ? ' and against the default.' : `, ${gl.ratioDefault <= TARGETS.loginRatio ? 'met' : 'missed'} against the default.`) +
-        ` On this machine the post-quantum exchange costs OpenSSH about ${fmt(dl.median - dp.median, 0)} ms per login, which is why the default direct login can be slower than Gatehouse; ` +
-        'a relayed login does two SSH handshakes in sequence (client→relay, then relay→target), so overhead against a like-for-like direct login is inherent; ProxyJump pays it too, plus a second ssh process.',
-    );
-  }
-  const nd = lRows.find((x) => x.path === 'gatehouse-nodelay');
-  const tNd = (['download', 'upload'] as Direction[]).map((d) => ({
-    d,
-    plain: tRows.find((x) => x.path === 'gatehouse' && x.direction === d),
-    nodelay: tRows.find((x) => x.path === 'gatehouse-nodelay' && x.direction === d),
-  }));
-  if (gl && nd) {
-    const faster = nd.median < 0.85 * gl.median;
-    const tp = tNd
-      .filter((x) => x.plain && x.nodelay)
-      .map((x) => `${x.d} ${fmt(x.plain!.median, 0)} → ${fmt(x.nodelay!.median, 0)} MB/s (${fmt(x.nodelay!.ratio, 2)}× direct)`)
-      .join(', ');
-    lines.push(
-      (faster ? '**Gateway performance issue: Nagle\'s algorithm.** ' : 'TCP_NODELAY diagnostic: ') +
-        `The same gateway with TCP_NODELAY set on its sockets (a preload, no code change) logs in in ${fmt(nd.median, 0)} ms median instead of ${fmt(gl.median, 0)} ms ` +
-        `(p90 ${fmt(nd.p90, 0)} instead of ${fmt(gl.p90, 0)}; ${fmt(nd.ratioPinned, 2)}× instead of ${fmt(gl.ratioPinned, 2)}× the like-for-like direct login)` +
-        (tp ? `; throughput ${tp}` : '') +
-        (faster
-          ? '. Neither the ssh2 Server nor the ssh2 Client the gateway uses turns Nagle off, so the small handshake and channel-setup packets the gateway forwards wait for delayed ACKs (≈ 40 ms each on Linux); the login times through the plain gateway cluster at steps of about 40 ms. ' +
-            'Calling `setNoDelay(true)` on the accepted connection (ssh2 `Connection.setNoDelay`) and on the upstream client (`Client.setNoDelay`, or a socket passed in as `sock`) should give the diagnostic row\'s numbers.'
-          : '. No measurable effect: the gateway already avoids Nagle delays, or they do not matter here.'),
+        ` On this machine the post-quantum exchange costs OpenSSH about ${fmt(dl.median - dp.median, 0)} ms per login` +
+        (gl.median < dl.median ? ', which is one reason the default direct login is slower than Gatehouse. ' : '. ') +
+        (gl.ratioPinned < 1
+          ? 'A relayed login does two SSH handshakes in sequence (client→relay, then relay→target), yet Gatehouse beats the like-for-like direct login: the gateway sets TCP_NODELAY on both of its sockets as they connect, ' +
+            'while OpenSSH\'s ssh and sshd turn Nagle\'s algorithm off only once the session is set up (`ssh_packet_set_interactive`), so the small back-to-back packets of a direct key exchange and authentication can wait for delayed ACKs (≈ 40 ms each on Linux). ' +
+            'ProxyJump runs two OpenSSH handshakes, plus a second ssh process.'
+          : 'A relayed login does two SSH handshakes in sequence (client→relay, then relay→target), so some overhead against a like-for-like direct login is inherent; ProxyJump pays it too, plus a second ssh process.'),
     );
   }
   const lost = r.gateway.exitStatusLost;
   if (lost && lost.lost > 0) {
     lines.push(
       `**Gateway bug: lost exit status.** In ${lost.lost} of ${lost.runs} \`ssh … true\` runs through Gatehouse the client got no exit status (\`ssh\` exits 255, "Exit status -1") while the gateway logged \`result: ok\`. ` +
-        'ssh2\'s client emits a channel\'s `exit` event synchronously while it parses the target\'s `exit-status` request (node_modules/ssh2/lib/client.js, `CHANNEL_REQUEST`), but `src/gateway/ssh/session-relay.ts` attaches its `exit` listener in `bridge()`, ' +
-        'which runs in a promise `.then` after the exec request\'s success callback: too late when the target\'s CHANNEL_SUCCESS and `exit-status` arrive in the same read, as they do for a command that ends at once (`true`, `echo`). ' +
-        'ssh2 keeps the status in the channel\'s `_exit`, so it could be recovered when bridging.',
+        'ssh2\'s client emits a channel\'s `exit` event synchronously while it parses the target\'s `exit-status` request, so the relay must attach its `exit` listener before then; ' +
+        '`src/gateway/ssh/session-relay.ts` is meant to do so by bridging the upstream channel inside ssh2\'s channel-open callback. A lost status means that no longer holds: a regression to look for there.',
     );
   } else if (lost) {
     lines.push(
-      `No lost exit status in ${lost.runs} \`ssh … true\` runs through Gatehouse this time; the race in \`session-relay.ts\` (ssh2 emits \`exit\` synchronously, \`bridge()\` attaches its listener a promise tick later) is timing-dependent.`,
+      `Exit status: none of the ${lost.runs} \`ssh … true\` runs through Gatehouse lost its exit status (expected 0; \`session-relay.ts\` bridges the upstream channel, \`exit\` listener included, inside ssh2's channel-open callback, before the target's \`exit-status\` can be emitted).`,
     );
   }
   if (mRows.length && r.memory) {

@@ -11,12 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeBenchKey } from './client-key.js';
 import { startSshd, type TestSshd } from '../../test/e2e/helpers/sshd.js';
-import { gatewayLogLines, logOffset, sessionEndSince, startGatehouse, statusKiB, type GatehouseProcess } from './gatehouse-process.js';
+import { gatewayLogLines, logOffset, sessionEndSince, startGatehouse, statusKiB } from './gatehouse-process.js';
 import { measureLogin, type LoginSample } from './login.js';
 import { describeMachine, negotiatedLegs, type Leg } from './machine.js';
 import { measureMemory, type MemoryResult } from './memory.js';
 import { renderReport, type Background, type GatewayNotes, type PathInfo } from './report.js';
-import { killAllClients, timedSsh, writeClientConfig, type SshPath } from './ssh-run.js';
+import { killAllClients, writeClientConfig, type SshPath } from './ssh-run.js';
 import { Teardowns } from './teardown.js';
 import { CpuGroup } from './cpu-group.js';
 import { busySince, loadAverage, machineCpu, taskTimeSince } from './cpu.js';
@@ -141,22 +141,17 @@ async function main(): Promise<number> {
       await bastion.authorizeKey(key.publicLine);
       const gw = await startGatehouse(t, { user: target.user, authorizedKey: key.publicLine });
       await target.authorizeKey(gw.upstreamPublicLine);
-      // Diagnostic twin: the same gateway with TCP_NODELAY on its sockets (nodelay-preload.ts).
-      const gwNoDelay = await startGatehouse(t, { user: target.user, authorizedKey: key.publicLine, noDelay: true });
-      await target.authorizeKey(gwNoDelay.upstreamPublicLine);
-      gateway.noDelayCommand = gwNoDelay.commandLine;
-      const gateways: Record<string, GatehouseProcess> = { gatehouse: gw, 'gatehouse-nodelay': gwNoDelay };
       // CPU accounting groups for the throughput runs (n/a where cgroups cannot be used).
       const groups = { client: CpuGroup.create(t, 'client', everything), relay: CpuGroup.create(t, 'relay', everything), target: CpuGroup.create(t, 'target', everything) };
       const cpuGroups =
-        groups.client && groups.relay && groups.target && groups.target.add(target.pid()!) && groups.relay.add(bastion.pid()!) && groups.relay.add(gw.pid) && groups.relay.add(gwNoDelay.pid)
+        groups.client && groups.relay && groups.target && groups.target.add(target.pid()!) && groups.relay.add(bastion.pid()!) && groups.relay.add(gw.pid)
           ? { client: groups.client, relay: groups.relay, target: groups.target }
           : undefined;
       if (!cpuGroups) progress('cpuacct cgroups unavailable: the CPU breakdown per process group will be n/a');
       progress(`bastion sshd on 127.0.0.1:${bastion.port}; gatehouse (pid ${gw.pid}) on 127.0.0.1:${gw.port}`);
 
       const direct = (conf: string): string[] => ['-F', conf, '-T', '-p', String(target.port), '-l', target.user, '--', '127.0.0.1'];
-      const viaGateway = (conf: string, sshd: TestSshd, port = gw.port): string[] => ['-F', conf, '-T', '-p', String(port), '-l', `${sshd.user}@127.0.0.1:${sshd.port}`, '--', '127.0.0.1'];
+      const viaGateway = (conf: string, sshd: TestSshd): string[] => ['-F', conf, '-T', '-p', String(gw.port), '-l', `${sshd.user}@127.0.0.1:${sshd.port}`, '--', '127.0.0.1'];
       const jump = (conf: string): string[] => ['-F', conf, '-T', '-J', `${bastion.user}@127.0.0.1:${bastion.port}`, '-p', String(target.port), '-l', target.user, '--', '127.0.0.1'];
       // Login: OpenSSH as it comes (its default key exchange is sntrup761x25519, which ssh2 and so
       // Gatehouse do not offer) and pinned to curve25519-sha256, which every Gatehouse leg uses.
@@ -164,7 +159,6 @@ async function main(): Promise<number> {
         { id: 'direct', label: 'direct', args: direct(clientConfig) },
         { id: 'direct-c25519', label: 'direct, curve25519', args: direct(pinnedConfig) },
         { id: 'gatehouse', label: 'Gatehouse', args: viaGateway(clientConfig, target) },
-        { id: 'gatehouse-nodelay', label: 'Gatehouse + TCP_NODELAY (diagnostic)', args: viaGateway(clientConfig, target, gwNoDelay.port) },
         { id: 'proxyjump', label: 'ProxyJump', args: jump(clientConfig) },
         { id: 'proxyjump-c25519', label: 'ProxyJump, curve25519', args: jump(pinnedConfig) },
       ];
@@ -172,18 +166,12 @@ async function main(): Promise<number> {
       const throughputPaths: SshPath[] = [
         { id: 'direct', label: 'direct', args: direct(pinnedConfig) },
         { id: 'gatehouse', label: 'Gatehouse', args: viaGateway(pinnedConfig, target) },
-        { id: 'gatehouse-nodelay', label: 'Gatehouse + TCP_NODELAY (diagnostic)', args: viaGateway(pinnedConfig, target, gwNoDelay.port) },
         { id: 'proxyjump', label: 'ProxyJump', args: jump(pinnedConfig) },
       ];
       pathInfo = [
         { id: 'direct', label: 'direct', how: 'OpenSSH `ssh` → target sshd (default key exchange)' },
         { id: 'direct-c25519', label: 'direct, curve25519', how: `the same with \`KexAlgorithms ${PINNED_KEX}\`` },
         { id: 'gatehouse', label: 'Gatehouse', how: '`ssh -p GW -l gh-e2e@127.0.0.1:TARGETPORT 127.0.0.1` → Gatehouse → target sshd' },
-        {
-          id: 'gatehouse-nodelay',
-          label: 'Gatehouse + TCP_NODELAY (diagnostic)',
-          how: 'the same through a second, identical gateway process whose sockets get `setNoDelay(true)` from a preload (`scripts/bench/nodelay-preload.ts`); not a target, it measures what Nagle\'s algorithm costs the gateway',
-        },
         { id: 'proxyjump', label: 'ProxyJump', how: '`ssh -J gh-e2e@127.0.0.1:BASTIONPORT -p TARGETPORT 127.0.0.1` → bastion sshd (direct-tcpip) → target sshd (default key exchange)' },
         { id: 'proxyjump-c25519', label: 'ProxyJump, curve25519', how: `the same with \`KexAlgorithms ${PINNED_KEX}\` on both hops` },
       ];
@@ -191,11 +179,9 @@ async function main(): Promise<number> {
       // Which algorithms each leg really uses (also the first login of each path: host key learnt, code warm).
       const debugSshd = await startSshd(t, { passwordAuthentication: false, extraConfig: ['LogLevel DEBUG1'] });
       await debugSshd.authorizeKey(gw.upstreamPublicLine);
-      legs = await negotiatedLegs(loginPaths.filter((p) => p.id !== 'gatehouse-nodelay'), { id: 'gatehouse-debug', label: 'Gatehouse', args: viaGateway(clientConfig, debugSshd) }, debugSshd);
+      legs = await negotiatedLegs(loginPaths, { id: 'gatehouse-debug', label: 'Gatehouse', args: viaGateway(clientConfig, debugSshd) }, debugSshd);
       await debugSshd.stop();
       progress(`negotiated: ${legs.map((l) => `${l.path}/${l.leg}: ${l.kex} ${l.cipher}`).join('; ')}`);
-      // First login through the diagnostic gateway (host key learnt, code compiled) outside any measurement.
-      await timedSsh(loginPaths.find((p) => p.id === 'gatehouse-nodelay')!, 'true', 30_000);
 
       const startLine = (await gatewayLogLines(gw.logFile)).find((l) => typeof l.sshCryptoBinding === 'boolean');
       if (startLine) gateway.binding = startLine.sshCryptoBinding as boolean;
@@ -205,7 +191,7 @@ async function main(): Promise<number> {
           bytes: settings.bytes,
           rounds: settings.rounds,
           directions: ['download', 'upload'],
-          gatewayPids: { gatehouse: gw.pid, 'gatehouse-nodelay': gwNoDelay.pid },
+          gatewayPids: { gatehouse: gw.pid },
           ...(cpuGroups ? { groups: cpuGroups } : {}),
           progress,
         });
@@ -227,13 +213,12 @@ async function main(): Promise<number> {
           warmup: settings.loginWarmup,
           progress,
           observe: async (p, go) => {
-            const via = gateways[p.id];
-            if (!via) return { run: await go(), exitStatusLost: false };
-            const offset = await logOffset(via.logFile);
+            if (p.id !== 'gatehouse') return { run: await go(), exitStatusLost: false };
+            const offset = await logOffset(gw.logFile);
             const run = await go();
             lost.runs++;
             if (run.code !== 255 || run.timedOut || run.stderr.trim() !== '') return { run, exitStatusLost: false };
-            const end = await sessionEndSince(via.logFile, offset);
+            const end = await sessionEndSince(gw.logFile, offset);
             return { run, exitStatusLost: end?.result === 'ok' && end.upstream === true };
           },
           onLost: () => {
@@ -243,14 +228,11 @@ async function main(): Promise<number> {
         });
         gateway.exitStatusLost = lost;
       }
-      for (const [id, via] of Object.entries(gateways)) {
-        const problems = (await gatewayLogLines(via.logFile)).filter(unexpectedWarning);
-        if (problems.length) {
-          const kinds = [...new Set(problems.map((l) => String(l.msg)))].slice(0, 5);
-          gateway.warnings.push(`The ${id} gateway logged ${problems.length} warning/error line(s) during throughput/login: ${kinds.map((k) => `"${k}"`).join(', ')}.`);
-        }
+      const problems = (await gatewayLogLines(gw.logFile)).filter(unexpectedWarning);
+      if (problems.length) {
+        const kinds = [...new Set(problems.map((l) => String(l.msg)))].slice(0, 5);
+        gateway.warnings.push(`The gateway logged ${problems.length} warning/error line(s) during throughput/login: ${kinds.map((k) => `"${k}"`).join(', ')}.`);
       }
-      await gwNoDelay.stop();
       gateway.stop = await gw.stop();
     }
 
