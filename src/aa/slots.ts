@@ -12,8 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChangeOrigin, SealGuard } from '../config/sealed.js';
-import { writeFileAtomic } from '../system/atomic-file.js';
-import { syncDirectory } from './durable.js';
+import { syncDirectory, writeFileAtomic } from '../system/atomic-file.js';
+import { isProcessAlive } from '../system/process.js';
 import { PluginPackageError, PluginSlotError } from './errors.js';
 import { isPluginName, parseManifest, type PluginManifest } from './manifest.js';
 import { DEFAULT_CONFIG_FILE, readDefaultConfig, unpackPackage } from './package.js';
@@ -72,7 +72,7 @@ export class PluginSlots {
     await mkdir(root, { recursive: true, mode: 0o755 });
     for (const name of await readdir(root)) {
       const match = LEFTOVER.exec(name);
-      if (match && !isAlive(Number(match[1]))) await rm(join(root, name), { recursive: true, force: true });
+      if (match && !isProcessAlive(Number(match[1]))) await rm(join(root, name), { recursive: true, force: true });
     }
     return new PluginSlots(root, options);
   }
@@ -255,14 +255,5 @@ export class PluginSlots {
     const result = this.queue.then(change);
     this.queue = result.catch(() => undefined);
     return result;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

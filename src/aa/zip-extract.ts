@@ -7,7 +7,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
-import { syncDirectory } from './durable.js';
+import { syncDirectory } from '../system/atomic-file.js';
 import { PluginPackageError, quote } from './errors.js';
 
 export interface ZipLimits {

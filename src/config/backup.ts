@@ -14,7 +14,7 @@ import { basename, dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { parseDocument } from '../credstore/store-format.js';
 import { applianceId } from '../system/appliance-id.js';
-import { writeFileAtomic } from '../system/atomic-file.js';
+import { syncDirectory, writeFileAtomic } from '../system/atomic-file.js';
 import { ConfigError, validateConfig } from './load.js';
 import type { ChangeOrigin } from './sealed.js';
 import type { ConfigStore, ConfigVersionInfo } from './store.js';
@@ -322,15 +322,6 @@ async function writeSynced(file: string, data: Buffer, mode: number): Promise<vo
   try {
     await handle.writeFile(data);
     await handle.chmod(mode);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
     await handle.sync();
   } finally {
     await handle.close();

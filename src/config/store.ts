@@ -3,6 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncDirectory } from '../system/atomic-file.js';
+import { isProcessAlive } from '../system/process.js';
 import { unifiedDiff } from './diff.js';
 import { embeddedDefaultConfig, validateConfig } from './load.js';
 import type { GatehouseConfig } from './schema.js';
@@ -264,7 +266,7 @@ export class ConfigStore {
   private async removeStaleTempFiles(): Promise<void> {
     for (const name of await readdir(this.dir)) {
       const match = TEMP_FILE.exec(name);
-      if (match && !isAlive(Number(match[1]))) await unlink(join(this.dir, name)).catch(ignoreMissing);
+      if (match && !isProcessAlive(Number(match[1]))) await unlink(join(this.dir, name)).catch(ignoreMissing);
     }
   }
 
@@ -342,24 +344,6 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function ignoreMissing(err: NodeJS.ErrnoException): void {
   if (err.code !== 'ENOENT') throw err;
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, open, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { syncDirectory } from '../system/atomic-file.js';
 import { newKey, wipe } from './store-crypto.js';
 import { KEY_BYTES } from './store-format.js';
 import { CredentialStoreError } from './store-errors.js';
@@ -66,13 +67,4 @@ async function publishExclusively(file: string, key: Buffer): Promise<boolean> {
   }
   await syncDirectory(dirname(file));
   return true;
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

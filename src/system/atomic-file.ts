@@ -19,7 +19,8 @@ export async function writeFileAtomic(file: string, data: string | Buffer, mode 
   await syncDirectory(dirname(file));
 }
 
-async function syncDirectory(dir: string): Promise<void> {
+/** Makes a directory's changes (a new name, a rename, a removal) survive a power cut. */
+export async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();

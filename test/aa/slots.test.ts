@@ -11,6 +11,7 @@ import { sealGuard, SealedError } from '../../src/config/sealed.js';
 import { ConfigStore } from '../../src/config/store.js';
 import { treeSnapshot } from '../helpers/tree.js';
 import { packageFiles, yazlZip, zipFile } from './zips.js';
+import { errorOf } from '../helpers/errors.js';
 
 const SEALED_MESSAGE = 'appliance is sealed: change it from the local console';
 
@@ -22,15 +23,6 @@ async function setup(root: string, configurations: () => readonly PluginReferenc
   const pkg = async (fields: Record<string, string | undefined> = {}, changes: Record<string, string> = {}) =>
     zipFile(zips, await yazlZip({ ...packageFiles(fields), ...changes }));
   return { dataDir, plugins: join(dataDir, 'plugins'), slots, pkg };
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the promise to be rejected');
 }
 
 t.test('two versions side by side: the newly installed one is active, the older stays for rollback', async (t) => {

@@ -13,18 +13,10 @@ import { LocalCredentialStore } from '../../src/credstore/local-store.js';
 import { applianceId } from '../../src/system/appliance-id.js';
 import { treeSnapshot } from '../helpers/tree.js';
 import { numberedConfig } from './fixtures/configs.js';
+import { errorOf } from '../helpers/errors.js';
 
 const SEALED_MESSAGE = 'appliance is sealed: change it from the local console';
 const consoleChange = { origin: 'console', author: 'root' } as const;
-
-async function errorOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the promise to be rejected');
-}
 
 /** The appliance's credential store (appliance-key mode), opened and unlocked. */
 async function openCredentials(dataDir: string, store: ConfigStore): Promise<LocalCredentialStore> {

@@ -9,17 +9,9 @@ import { SealedError } from '../../src/config/sealed.js';
 import { ConfigStore, ConfigStoreError, versionsDir } from '../../src/config/store.js';
 import { plainNode, transpileTree } from '../helpers/plain-node-child.js';
 import { numberedConfig } from './fixtures/configs.js';
+import { errorOf } from '../helpers/errors.js';
 
 const SEALED_MESSAGE = 'appliance is sealed: change it from the local console';
-
-async function errorOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the promise to be rejected');
-}
 
 function change(i: number, origin: 'console' | 'remote' = 'console') {
   return { origin, author: 'alice', message: `change ${i}`, config: numberedConfig(i) };
