@@ -61,11 +61,20 @@ export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, de
     if (!login) return conn.end();
     record.gatewayUser = login.gatewayUser;
     record.serverUser = login.username.serverUser;
-    const upstream = loginToTarget(login, deps, record, log).then((client) => {
-      upstreamClient = client;
-      client.on('close', () => conn.end());
-      return client;
-    });
+    const upstream = loginToTarget(login, deps, record, log).then(
+      (client) => {
+        upstreamClient = client;
+        client.on('close', () => conn.end());
+        return client;
+      },
+      (err: Error) => {
+        if (err instanceof ClientSafeRefusal) throw err;
+        // Anything else is a gateway fault: the log gets it, the client a message without internals.
+        log.error({ err: err.message, stack: err.stack }, 'session setup failed');
+        record.refuse('internal-error', 'error');
+        throw new ClientSafeRefusal('the gateway failed to set up the session');
+      },
+    );
     upstream.catch(() => undefined);
     const relay: RelayContext = { upstream: () => upstream, channelPolicy: deps.channelPolicy, record, log, endConnection: () => conn.end() };
     conn.on('session', (accept) => relaySession(accept, relay));
@@ -124,12 +133,15 @@ async function loginToTarget(login: AuthenticatedLogin, deps: ConnectionDeps, re
     if (!(err instanceof UpstreamError)) throw err;
     log.warn({ event: 'upstream-failed', kind: err.kind, target: where, ...err.detail }, err.message);
     record.refuse(err.kind, err.kind === 'handshake' ? 'error' : 'refused');
-    throw new Error(err.message);
+    throw new ClientSafeRefusal(err.message);
   }
 }
+
+/** A refusal whose message is meant for the client: one line, no internals. */
+class ClientSafeRefusal extends Error {}
 
 function refuse(record: ConnectionRecord, log: Logger, reason: string, message: string): never {
   log.warn({ event: reason, target: record.target, gatewayUser: record.gatewayUser, serverUser: record.serverUser }, message);
   record.refuse(reason);
-  throw new Error(message);
+  throw new ClientSafeRefusal(message);
 }
