@@ -130,7 +130,7 @@ async function readNewParts(count: number): Promise<string[]> {
  * request that asks for secrets is built only after the local store is unlocked, so the store's
  * passphrase is asked (or read from stdin) before the new secret.
  */
-async function send(dataDir: string, build: ControlRequest | (() => Promise<ControlRequest>)): Promise<Record<string, unknown>> {
+export async function send(dataDir: string, build: ControlRequest | (() => Promise<ControlRequest>)): Promise<Record<string, unknown>> {
   const gatewayRunning = await callControl(controlSocketPath(dataDir), { op: 'credstore-status' }).then(
     () => true,
     (err: Error) => {

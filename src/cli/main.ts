@@ -7,6 +7,7 @@ import { backupCommand } from './backup.js';
 import { configCommand } from './config.js';
 import { credstoreCommand } from './credstore.js';
 import { pluginCommand } from './plugin.js';
+import { totpCommand } from './totp.js';
 import { sealCommand } from './seal.js';
 
 export const usage = `Usage: gatehouse <command> [options]
@@ -22,6 +23,8 @@ Commands:
                         the encrypted local credential store
   plugin install|list|activate|remove, plugin config create|edit|show|remove
                         AA plugin packages and their configurations
+  totp enroll USER --config NAME
+                        a new TOTP seed in the credential store, shown as otpauth:// URI and QR code
   backup FILE, restore FILE
                         configuration, plugins and credential store in one checked archive
   user add NAME         add a gateway user (--password-stdin, --authorized-key FILE)
@@ -45,6 +48,7 @@ const commands: Record<string, Command> = {
   config: configCommand,
   credstore: credstoreCommand,
   plugin: pluginCommand,
+  totp: totpCommand,
   backup: backupCommand('backup'),
   restore: backupCommand('restore'),
   seal: sealCommand(true),

@@ -16,7 +16,7 @@ t.test('help lists every command; unknown commands are refused', async (t) => {
   for (const command of ['serve', 'config show', 'seal', 'unseal', 'user add', 'user passwd', 'user remove', 'user list', 'GATEHOUSE_DATA', 'GATEHOUSE_ORIGIN']) {
     t.match(help.stdout, command);
   }
-  for (const command of ['serve', 'config', 'seal', 'unseal', 'user', 'credstore', 'plugin', 'backup', 'restore']) {
+  for (const command of ['serve', 'config', 'seal', 'unseal', 'user', 'credstore', 'plugin', 'totp', 'backup', 'restore']) {
     const sub = await gatehouse([command, '--help']);
     t.equal(sub.code, 0, `${command} --help`);
     t.match(sub.stdout, `Usage: gatehouse ${command}`);
