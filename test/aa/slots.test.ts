@@ -86,12 +86,7 @@ t.test('remove: refused while a configuration uses the plugin, allowed when none
 });
 
 t.test('sealed (the configuration store’s guard): remote install, activate and remove are refused; the console may', async (t) => {
-  const root = t.testdir();
-  const dataDir = join(root, 'data');
-  const zips = join(root, 'zips');
-  await mkdir(zips);
-  const store = await ConfigStore.open(dataDir);
-  const slots = await PluginSlots.open(dataDir, { guard: store.guard, configurations: () => store.current().config.aaPluginConfigurations });
+  const { dataDir, zips, store, slots } = await slotsWithConfigStore(t.testdir());
   const pkg = async (version: string) => zipFile(zips, await yazlZip(packageFiles({ version })));
   await slots.install('remote', await pkg('1.0.0'));
   await slots.install('remote', await pkg('1.1.0'));
@@ -116,12 +111,7 @@ t.test('sealed (the configuration store’s guard): remote install, activate and
 });
 
 t.test('newPluginConfiguration: text from the active version’s default.cfg, committed by the store, then guarding removal', async (t) => {
-  const root = t.testdir();
-  const dataDir = join(root, 'data');
-  const zips = join(root, 'zips');
-  await mkdir(zips);
-  const store = await ConfigStore.open(dataDir);
-  const slots = await PluginSlots.open(dataDir, { guard: store.guard, configurations: () => store.current().config.aaPluginConfigurations });
+  const { zips, store, slots } = await slotsWithConfigStore(t.testdir());
   await slots.install('console', await zipFile(zips, await yazlZip({ ...packageFiles({ version: '1.0' }), 'default.cfg': '[duo]\nikey=$\n' })));
   await slots.install('console', await zipFile(zips, await yazlZip({ ...packageFiles({ version: '2.0' }), 'default.cfg': '[duo]\nikey=$\ntimeout=60\n' })));
   const { 'default.cfg': _dropped, ...withoutDefault } = packageFiles({ name: 'bare' });
@@ -186,3 +176,13 @@ t.test('after a crash: leftovers of dead processes go at open; a missing or stal
   await mkdir(join(plugins, 'empty_plugin'));
   t.same(await slots.list(), [{ name: 'demo_plugin', active: '1.0.0', versions: ['1.0.0', '2.0.0'] }]);
 });
+
+/** Plugin slots guarded by, and checked against, a real configuration store. */
+async function slotsWithConfigStore(root: string): Promise<{ dataDir: string; zips: string; store: ConfigStore; slots: PluginSlots }> {
+  const dataDir = join(root, 'data');
+  const zips = join(root, 'zips');
+  await mkdir(zips);
+  const store = await ConfigStore.open(dataDir);
+  const slots = await PluginSlots.open(dataDir, { guard: store.guard, configurations: () => store.current().config.aaPluginConfigurations });
+  return { dataDir, zips, store, slots };
+}

@@ -24,16 +24,17 @@ function lcsLength(a: string[], b: string[]): number {
 const lines = fc.array(fc.constantFrom('a', 'b', 'c', '{', '}', ''), { maxLength: 30 });
 
 t.test('the edit script turns a into b and keeps a longest common subsequence', async (t) => {
-  fc.assert(
-    fc.property(lines, lines, (a, b) => {
-      const edits = diffLines(a, b);
-      assert.deepStrictEqual(side(edits, 'del'), a);
-      assert.deepStrictEqual(side(edits, 'add'), b);
-      assert.equal(edits.filter((e) => e.op === 'same').length, lcsLength(a, b));
-    }),
-    { numRuns: 1000 },
-  );
-  t.pass('1000 random pairs');
+  t.doesNotThrow(() => {
+    fc.assert(
+      fc.property(lines, lines, (a, b) => {
+        const edits = diffLines(a, b);
+        assert.deepStrictEqual(side(edits, 'del'), a);
+        assert.deepStrictEqual(side(edits, 'add'), b);
+        assert.equal(edits.filter((e) => e.op === 'same').length, lcsLength(a, b));
+      }),
+      { numRuns: 1000 },
+    );
+  }, '1000 random pairs');
 });
 
 t.test('very different long texts still give a correct (if not minimal) diff', async (t) => {

@@ -229,26 +229,27 @@ const uint32ToIp = (n: number) => [24, 16, 8, 0].map((shift) => (n >>> shift) & 
 const maskOf = (prefix: number) => (prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
 
 t.test('property: an IPv4 inside a CIDR matches, one outside does not', async (t) => {
-  fc.assert(
-    fc.property(
-      fc.integer({ min: 0, max: 32 }),
-      fc.nat(0xffffffff),
-      fc.nat(0xffffffff),
-      fc.nat(31),
-      (prefix, network, hostBits, flipBit) => {
-        const mask = maskOf(prefix);
-        const base = (network & mask) >>> 0;
-        const rule = compileTargetRule({ host: `${uint32ToIp(base)}/${prefix}`, ports: '22' });
-        const inside = (base | (hostBits & ~mask)) >>> 0;
-        if (!rule.matches(uint32ToIp(inside), 22) || !rule.matches(`::ffff:${uint32ToIp(inside)}`, 22)) return false;
-        if (prefix === 0) return true;
-        // Flip one of the network bits to land outside the block.
-        const bit = 31 - (flipBit % prefix);
-        const outside = (inside ^ (1 << bit)) >>> 0;
-        return !rule.matches(uint32ToIp(outside), 22);
-      },
-    ),
-    { numRuns: 2000 },
-  );
-  t.pass('property held');
+  t.doesNotThrow(() => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 32 }),
+        fc.nat(0xffffffff),
+        fc.nat(0xffffffff),
+        fc.nat(31),
+        (prefix, network, hostBits, flipBit) => {
+          const mask = maskOf(prefix);
+          const base = (network & mask) >>> 0;
+          const rule = compileTargetRule({ host: `${uint32ToIp(base)}/${prefix}`, ports: '22' });
+          const inside = (base | (hostBits & ~mask)) >>> 0;
+          if (!rule.matches(uint32ToIp(inside), 22) || !rule.matches(`::ffff:${uint32ToIp(inside)}`, 22)) return false;
+          if (prefix === 0) return true;
+          // Flip one of the network bits to land outside the block.
+          const bit = 31 - (flipBit % prefix);
+          const outside = (inside ^ (1 << bit)) >>> 0;
+          return !rule.matches(uint32ToIp(outside), 22);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  }, 'property held');
 });

@@ -185,25 +185,26 @@ t.test('memory bound: then the least recently failed are evicted', async (t) => 
 });
 
 t.test('property: delays are monotonic in the failure count and bounded by maxDelay', async (t) => {
-  fc.assert(
-    fc.property(
-      fc.integer({ min: 0, max: 20 }),
-      fc.integer({ min: 0, max: 60_000 }),
-      fc.integer({ min: 0, max: 600_000 }),
-      fc.integer({ min: 1, max: 200 }),
-      (freeAttempts, baseDelayMs, maxDelayMs, lockoutAfter) => {
-        const { limiter } = setup({ freeAttempts, baseDelayMs, maxDelayMs, lockoutAfter });
-        let previous = delayOf(limiter, '10.0.0.1');
-        for (let failures = 1; failures < lockoutAfter; failures++) {
-          limiter.recordFailure('10.0.0.1');
-          const delay = delayOf(limiter, '10.0.0.1');
-          if (!Number.isFinite(delay) || delay < previous || delay > maxDelayMs) return false;
-          if (failures <= freeAttempts && delay !== 0) return false;
-          previous = delay;
-        }
-        return limiter.recordFailure('10.0.0.1').lockedOut && !limiter.admit('10.0.0.1').allowed;
-      },
-    ),
-  );
-  t.pass('property held');
+  t.doesNotThrow(() => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 20 }),
+        fc.integer({ min: 0, max: 60_000 }),
+        fc.integer({ min: 0, max: 600_000 }),
+        fc.integer({ min: 1, max: 200 }),
+        (freeAttempts, baseDelayMs, maxDelayMs, lockoutAfter) => {
+          const { limiter } = setup({ freeAttempts, baseDelayMs, maxDelayMs, lockoutAfter });
+          let previous = delayOf(limiter, '10.0.0.1');
+          for (let failures = 1; failures < lockoutAfter; failures++) {
+            limiter.recordFailure('10.0.0.1');
+            const delay = delayOf(limiter, '10.0.0.1');
+            if (!Number.isFinite(delay) || delay < previous || delay > maxDelayMs) return false;
+            if (failures <= freeAttempts && delay !== 0) return false;
+            previous = delay;
+          }
+          return limiter.recordFailure('10.0.0.1').lockedOut && !limiter.admit('10.0.0.1').allowed;
+        },
+      ),
+    );
+  }, 'property held');
 });

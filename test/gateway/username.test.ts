@@ -323,26 +323,28 @@ const fuzzArb = fc.oneof(
 
 tap.test('property: parsers throw nothing but well-formed UsernameErrors', async (t) => {
   const parsers = [parseSshUsername, parseRdpUsername, parseTarget];
-  fc.assert(
-    fc.property(fuzzArb, (raw) => {
-      for (const parse of parsers) {
-        try {
-          parse(raw);
-        } catch (error) {
-          checkErrorShape(error);
+  t.doesNotThrow(() => {
+    fc.assert(
+      fc.property(fuzzArb, (raw) => {
+        for (const parse of parsers) {
+          try {
+            parse(raw);
+          } catch (error) {
+            checkErrorShape(error);
+          }
         }
-      }
-    }),
-    RUNS,
-  );
-  t.pass('no other exception escaped');
+      }),
+      RUNS,
+    );
+  }, 'no other exception escaped');
 });
 
 tap.test('property: parse(format(u)) equals u', async (t) => {
-  fc.assert(fc.property(sshUsernameArb, (u) => deepStrictEqual(parseSshUsername(formatSshUsername(u)), u)), RUNS);
-  fc.assert(fc.property(rdpUsernameArb, (u) => deepStrictEqual(parseRdpUsername(formatRdpUsername(u)), u)), RUNS);
-  fc.assert(fc.property(targetArb, (target) => deepStrictEqual(parseTarget(formatTarget(target)), target)), RUNS);
-  t.pass('both forms and targets round-trip');
+  t.doesNotThrow(() => {
+    fc.assert(fc.property(sshUsernameArb, (u) => deepStrictEqual(parseSshUsername(formatSshUsername(u)), u)), RUNS);
+    fc.assert(fc.property(rdpUsernameArb, (u) => deepStrictEqual(parseRdpUsername(formatRdpUsername(u)), u)), RUNS);
+    fc.assert(fc.property(targetArb, (target) => deepStrictEqual(parseTarget(formatTarget(target)), target)), RUNS);
+  }, 'both forms and targets round-trip');
 });
 
 /** Checks parse(format(parse(s))) = parse(s) and returns whether s parsed at all. */
@@ -380,13 +382,14 @@ tap.test('property: values and users containing "@" survive the SSH form', async
   const withAt = fc.tuple(valueArb, valueArb).map(([a, b]) => `${a}@${b}`);
   const arb = fc.tuple(keyArb, withAt, userArb, fc.option(targetArb, { nil: undefined })).map(([key, value, user, target]) =>
     ssh(`${user}@x`, target, { [key]: value }));
-  fc.assert(
-    fc.property(arb, (u) => {
-      const formatted = formatSshUsername(u);
-      if (!formatted.includes('@@')) throw new Error(`no escaped "@" in ${formatted}`);
-      deepStrictEqual(parseSshUsername(formatted), u);
-    }),
-    RUNS,
-  );
-  t.pass('"@" survives');
+  t.doesNotThrow(() => {
+    fc.assert(
+      fc.property(arb, (u) => {
+        const formatted = formatSshUsername(u);
+        if (!formatted.includes('@@')) throw new Error(`no escaped "@" in ${formatted}`);
+        deepStrictEqual(parseSshUsername(formatted), u);
+      }),
+      RUNS,
+    );
+  }, '"@" survives');
 });
