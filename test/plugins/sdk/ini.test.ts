@@ -5,11 +5,10 @@ import { parseIni, PluginConfigurationError } from '../../../src/plugins/sdk/ind
 
 /** Section → option → value, the way a plugin sees the text. */
 function view(text: string): Record<string, Record<string, string>> {
-  const out: Record<string, Record<string, string>> = {};
-  for (const [name, section] of parseIni(text).sections) {
-    out[name] = Object.fromEntries([...section.options].map(([option, { value }]) => [option, value]));
-  }
-  return out;
+  // fromEntries defines own properties, so a section named "__proto__" stays a plain key.
+  return Object.fromEntries(
+    [...parseIni(text).sections].map(([name, section]) => [name, Object.fromEntries([...section.options].map(([option, { value }]) => [option, value]))]),
+  );
 }
 
 t.test('accepted syntax', async (t) => {
@@ -92,6 +91,10 @@ t.test('property: any text parses or fails with a PluginConfigurationError namin
 const lineText = fc.string({ unit: 'grapheme', maxLength: 12 }).filter((text) => !/[\r\n]/.test(text) && text === text.trim());
 const optionName = lineText.filter((name) => name !== '' && !/[=:]/.test(name) && !/^[[#;]/.test(name));
 const sectionName = lineText.filter((name) => name !== '' && name !== 'DEFAULT');
+
+t.test('a section or option named __proto__ is an ordinary name', async (t) => {
+  t.same(Object.entries(view('[__proto__]\n__proto__=x')), [['__proto__', Object.fromEntries([['__proto__', 'x']])]]);
+});
 
 t.test('property: serialising a model and parsing it gives the model back', async () => {
   const model = fc.uniqueArray(fc.tuple(sectionName, fc.uniqueArray(fc.tuple(optionName, lineText), { selector: ([name]) => name.toLowerCase(), maxLength: 6 })), {
