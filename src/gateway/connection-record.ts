@@ -1,6 +1,7 @@
 // What the gateway remembers of one client connection, and the session-start/end events it logs.
 import type { Logger } from '../log/logger.js';
 import type { ChannelType } from '../config/schema.js';
+import type { AaSessionInfo } from './aa/aa-conversation.js';
 
 export type ConnectionResult = 'ok' | 'refused' | 'error';
 
@@ -9,6 +10,8 @@ export class ConnectionRecord {
   gatewayUser?: string;
   serverUser?: string;
   target?: string;
+  /** What the AA plugin said of this session: its metadata, its reason, the answers to its questions. */
+  aa?: AaSessionInfo;
   bytesFromClient = 0;
   bytesToClient = 0;
   private readonly channels = new Map<string, number>();
@@ -56,6 +59,7 @@ export class ConnectionRecord {
         result: this.gatewayUser === undefined && this.reason === undefined ? 'unauthenticated' : this.result,
         ...(this.reason !== undefined ? { reason: this.reason } : {}),
         upstream: this.started,
+        ...(this.aa ? { aa: this.aa } : {}),
       },
       'session ended',
     );

@@ -12,6 +12,7 @@ import { StoredCredentialSource } from '../credstore/store-source.js';
 import { applianceId } from '../system/appliance-id.js';
 import { controlSocketPath, serveControl, type ControlRequest } from '../system/control-socket.js';
 import type { Logger } from '../log/logger.js';
+import { AaPluginHost } from './aa/plugin-host.js';
 import { ChannelPolicy } from './channel-policy.js';
 import { ClientRateLimiter } from './rate-limit.js';
 import { loadOrCreateKey, type HostKey } from './ssh/host-key.js';
@@ -34,6 +35,8 @@ export interface GatewayOptions {
   sealed?: () => Promise<boolean>;
   /** scrypt cost for passphrases set through this gateway (tests lower it). */
   scryptCost?: number;
+  /** Time limit of one AA plugin hook call; tests lower it. Default 10 s. */
+  aaTimeoutMs?: number;
 }
 
 export async function startGateway(config: GatehouseConfig, dataDir: string, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
@@ -69,7 +72,21 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
     return new PasswordPassthrough();
   };
 
+  const aaHost = await AaPluginHost.start({
+    config,
+    dataDir,
+    guard,
+    credentialStore: () => credentialStore.current(),
+    log,
+    ...(options.aaTimeoutMs !== undefined ? { timeoutMs: options.aaTimeoutMs } : {}),
+  });
   const listeners: SshListener[] = [];
+  const close = async (): Promise<void> => {
+    await Promise.all([...listeners.map((l) => l.close()), control.close()]);
+    // Connections closed with the listeners still tell their plugins that their sessions ended.
+    await new Promise((resolve) => setImmediate(resolve));
+    await aaHost.close();
+  };
   try {
     for (const policy of config.connectionPolicies) {
       listeners.push(
@@ -82,12 +99,13 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
           targets: new TargetAllowlist(policy.targets),
           usermapping: new UsermappingPolicy(config.usermappingPolicies.find((u) => u.name === policy.usermappingPolicy)?.rules ?? []),
           channelPolicy: new ChannelPolicy(named(config.channelPolicies, policy.channelPolicy)),
+          ...(policy.aaPluginConfiguration ? { aaPlugin: aaHost.plugin(policy.aaPluginConfiguration) } : {}),
           log: log.child({ policy: policy.name }),
         }),
       );
     }
   } catch (err) {
-    await Promise.all([...listeners.map((l) => l.close()), control.close()]);
+    await close();
     throw err;
   }
   return {
@@ -95,7 +113,7 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
     upstreamKey,
     credentialStore,
     listeners,
-    close: async () => void (await Promise.all([...listeners.map((l) => l.close()), control.close()])),
+    close,
   };
 }
 

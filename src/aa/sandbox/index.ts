@@ -3,3 +3,4 @@
 export { PluginSandbox, memoryOverheadMb, type PluginSandboxOptions } from './sandbox.js';
 export type { AuthenticateArguments, AuthorizeArguments, Cookie, HookArguments, HookName, SessionEndedArguments } from './hook-arguments.js';
 export type { FailureKind, HookResult, PluginAnswer, Question, SandboxDenial } from './hook-result.js';
+export type { UserListSnapshot } from './messages.js';

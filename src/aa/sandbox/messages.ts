@@ -3,8 +3,14 @@
 import { z } from 'zod';
 import type { HookName } from './hook-arguments.js';
 
+/** An appliance User List as plugins see it (SPS's terms): who is allowed, and the exceptions. */
+export interface UserListSnapshot {
+  allow: 'all_users' | 'no_user';
+  except: string[];
+}
+
 export type HostMessage =
-  | { type: 'init'; entry: string; config: string; stateDir: string; ephemeralDir: string }
+  | { type: 'init'; entry: string; config: string; stateDir: string; ephemeralDir: string; userLists: Record<string, UserListSnapshot> }
   | { type: 'call'; id: number; hook: HookName; args: Record<string, unknown> }
   | { type: 'secret'; id: number; value?: string; error?: string };
 

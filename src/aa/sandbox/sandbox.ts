@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../log/logger.js';
 import { pickArguments, type HookArguments, type HookName } from './hook-arguments.js';
 import { interpretMissingHook, interpretReturn, sandboxDenial, type HookResult } from './hook-result.js';
+import type { UserListSnapshot } from './messages.js';
 import { PluginWorker, type CallOutcome } from './plugin-worker.js';
 import { prepareSandboxPaths } from './sandbox-paths.js';
 import { workerLaunch } from './worker-launch.js';
@@ -29,6 +30,8 @@ export interface PluginSandboxOptions {
   memoryMb?: number;
   /** Worker processes kept warm. Default 2. */
   poolSize?: number;
+  /** The appliance's User Lists by name, for `[whitelist source=user_list]`. Default none. */
+  userLists?: Record<string, UserListSnapshot>;
   /** This configuration's credential-store entries (`$` values), by section and option; nobody else's. */
   secret: (section: string, option: string) => Promise<string | undefined>;
   log: Logger;
@@ -75,7 +78,7 @@ export class PluginSandbox {
     const paths = await prepareSandboxPaths(options);
     const log = options.log.child({ plugin: options.pluginName, aaConfig: options.configName });
     const launch = workerLaunch({ workerScript, ...paths, memoryMb });
-    const init = { entry: paths.entry, config: options.configText, stateDir: paths.stateDir, ephemeralDir: paths.ephemeralDir };
+    const init = { entry: paths.entry, config: options.configText, stateDir: paths.stateDir, ephemeralDir: paths.ephemeralDir, userLists: options.userLists ?? {} };
     const memoryLimitMb = memoryMb + memoryOverheadMb;
     const spawnWorker = (): Promise<PluginWorker> =>
       PluginWorker.start({ launch, init, memoryLimitMb, startTimeoutMs: workerStartTimeoutMs, secret: options.secret, log });

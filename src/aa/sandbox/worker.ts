@@ -5,7 +5,7 @@ import net from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { encodeFrame, FrameReader } from './frames.js';
 import type { HookName } from './hook-arguments.js';
-import type { HostMessage } from './messages.js';
+import type { HostMessage, UserListSnapshot } from './messages.js';
 import { hardenWorker } from './worker-hardening.js';
 
 interface PluginContext {
@@ -13,6 +13,7 @@ interface PluginContext {
   secret(section: string, option: string): Promise<string | undefined>;
   stateDir: string;
   ephemeralDir: string;
+  userList(name: string): Promise<UserListSnapshot | undefined>;
 }
 
 type PluginClass = new (configuration: string, context: PluginContext) => Record<string, unknown>;
@@ -48,7 +49,9 @@ async function load(init: Extract<HostMessage, { type: 'init' }>): Promise<void>
   try {
     const module = (await import(pathToFileURL(init.entry).href)) as { Plugin?: unknown };
     if (typeof module.Plugin !== 'function') throw new Error('the entry point does not export a class Plugin');
-    const context: PluginContext = Object.freeze({ log, secret, stateDir: init.stateDir, ephemeralDir: init.ephemeralDir });
+    const userLists = new Map(Object.entries(init.userLists));
+    const userList = async (name: string): Promise<UserListSnapshot | undefined> => userLists.get(String(name));
+    const context: PluginContext = Object.freeze({ log, secret, userList, stateDir: init.stateDir, ephemeralDir: init.ephemeralDir });
     plugin = { Plugin: module.Plugin as PluginClass, context, config: init.config };
     send({ type: 'ready' });
   } catch (error) {

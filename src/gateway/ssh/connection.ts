@@ -1,11 +1,15 @@
 // One client connection through the gateway, in the order of DESIGN.md §2 (the listener has
 // already applied the per-IP rate limit): first factor, target decision, upstream login, then the channel relays.
 import { randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type ssh2 from 'ssh2';
 import type { LocalUserDirectory } from '../../auth/local-users.js';
 import type { ConnectionPolicy } from '../../config/schema.js';
 import type { CredentialSource } from '../../credstore/credential-source.js';
 import type { Logger } from '../../log/logger.js';
+import { AaConversation } from '../aa/aa-conversation.js';
+import type { AaPlugin } from '../aa/plugin-host.js';
 import type { ChannelPolicy } from '../channel-policy.js';
 import { ConnectionRecord } from '../connection-record.js';
 import type { ClientRateLimiter } from '../rate-limit.js';
@@ -15,6 +19,7 @@ import { formatTarget, parseTarget, type TargetHost } from '../username.js';
 import { FirstFactor, type AuthenticatedLogin } from './first-factor.js';
 import { relayForward } from './forward-relay.js';
 import type { KnownHostsStore } from './known-hosts.js';
+import { loginFacts } from './second-factor.js';
 import { relaySession, type RelayContext } from './session-relay.js';
 import { connectUpstream, UpstreamError } from './upstream.js';
 
@@ -27,17 +32,25 @@ export interface ConnectionDeps {
   targets: TargetAllowlist;
   usermapping: UsermappingPolicy;
   channelPolicy: ChannelPolicy;
+  /** The policy's AA plugin configuration, when it names one. */
+  aaPlugin?: AaPlugin;
   log: Logger;
 }
 
 export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, deps: ConnectionDeps): void {
-  const log = deps.log.child({ conn: randomBytes(6).toString('hex') });
+  // The connection id is also the session id the AA plugin sees, so their log lines join up.
+  const sessionId = randomBytes(6).toString('hex');
+  const log = deps.log.child({ conn: sessionId });
   const record = new ConnectionRecord(log, info.ip, info.port, deps.policy.name);
+  const aa = deps.aaPlugin && new AaConversation(deps.aaPlugin, { sessionId, connectionName: deps.policy.name, clientIp: info.ip, clientPort: info.port });
   let upstreamClient: ssh2.Client | undefined;
   conn.on('error', (err: Error) => log.warn({ err: err.message }, 'client connection error'));
   conn.on('close', () => {
     upstreamClient?.end();
+    if (aa) record.aa = aa.sessionInfo;
     record.close();
+    // However the session ended, the plugin hears of it (and gives back, e.g., its connection-limit slot).
+    void aa?.end();
   });
   log.info({ clientIp: info.ip, clientPort: info.port, clientVersion: info.header.versions.software.slice(0, 64) }, 'client connected');
 
@@ -46,6 +59,7 @@ export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, de
     limiter: deps.limiter,
     clientIp: info.ip,
     needsPassword: deps.credentials.needsClientPassword,
+    ...(aa ? { aa } : {}),
     log,
     disconnect: () => conn.end(),
   });
@@ -61,7 +75,7 @@ export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, de
     if (!login) return conn.end();
     record.gatewayUser = login.gatewayUser;
     record.serverUser = login.username.serverUser;
-    const upstream = loginToTarget(login, deps, record, log).then(
+    const upstream = loginToTarget(login, deps, record, log, aa).then(
       (client) => {
         upstreamClient = client;
         client.on('close', () => conn.end());
@@ -87,7 +101,7 @@ export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, de
 }
 
 /** Decides the target and logs in to it; rejects with a message that is safe to show the client. */
-async function loginToTarget(login: AuthenticatedLogin, deps: ConnectionDeps, record: ConnectionRecord, log: Logger): Promise<ssh2.Client> {
+async function loginToTarget(login: AuthenticatedLogin, deps: ConnectionDeps, record: ConnectionRecord, log: Logger, aa?: AaConversation): Promise<ssh2.Client> {
   const { policy } = deps;
   const target: TargetHost | undefined = login.username.target ?? (policy.defaultTarget ? parseTarget(policy.defaultTarget) : undefined);
   if (!target) return refuse(record, log, 'no-target', `no target given and policy "${policy.name}" has no default target`);
@@ -100,6 +114,7 @@ async function loginToTarget(login: AuthenticatedLogin, deps: ConnectionDeps, re
   if (!deps.usermapping.allows(login.gatewayUser, login.username.serverUser)) {
     return refuse(record, log, 'usermapping-denied', `gateway user ${login.gatewayUser} may not log in as ${login.username.serverUser} under policy "${policy.name}"`);
   }
+  if (aa) await authorize(aa, login, target, port, record, log);
 
   const credential = await deps.credentials.credentialFor({
     gatewayUser: login.gatewayUser,
@@ -135,6 +150,26 @@ async function loginToTarget(login: AuthenticatedLogin, deps: ConnectionDeps, re
     record.refuse(err.kind, err.kind === 'handshake' ? 'error' : 'refused');
     throw new ClientSafeRefusal(err.message);
   }
+}
+
+/** The AA plugin's `authorize`, once the target is known; it sees the address the gateway will connect to. */
+async function authorize(aa: AaConversation, login: AuthenticatedLogin, target: TargetHost, port: number, record: ConnectionRecord, log: Logger): Promise<void> {
+  let serverIp = target.host;
+  if (!isIP(target.host)) {
+    try {
+      serverIp = (await lookup(target.host)).address;
+    } catch {
+      return refuse(record, log, 'target-unresolvable', `target ${target.host} cannot be resolved`);
+    }
+  }
+  const refusal = await aa.authorize(
+    loginFacts(login),
+    { gatewayGroups: login.gatewayGroups ?? null, serverIp, serverPort: port, serverHostname: isIP(target.host) ? null : target.host },
+  );
+  if (!refusal) return;
+  log.warn({ event: 'aa-authorize-denied', aaConfig: aa.sessionInfo.aaConfig, reason: refusal.reason, target: record.target }, 'AA plugin denied the session');
+  record.refuse('aa-authorize-denied');
+  throw new ClientSafeRefusal(refusal.message ?? 'the session was not authorized');
 }
 
 /** A refusal whose message is meant for the client: one line, no internals. */

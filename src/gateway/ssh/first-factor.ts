@@ -1,17 +1,22 @@
-// Gateway authentication (first factor) of one SSH connection: parses the username, checks the
-// password or public key of the gateway user, and throttles failures per client IP.
-// The client learns only "denied"; the log learns why.
+// Gateway authentication of one SSH connection: parses the username, checks the password or public
+// key of the gateway user (the first factor), hands over to the policy's AA plugin when there is
+// one (the second factor), and throttles failures per client IP.
+// The client learns only "denied" (or the plugin's own deny reason); the log learns why.
 import type ssh2 from 'ssh2';
 import type { LocalUserDirectory } from '../../auth/local-users.js';
 import type { Logger } from '../../log/logger.js';
+import type { AaConversation, Refusal } from '../aa/aa-conversation.js';
 import type { ClientRateLimiter } from '../rate-limit.js';
 import { parseSshUsername, UsernameError, type ParsedUsername } from '../username.js';
+import { SecondFactor } from './second-factor.js';
 
 export type FirstFactorMethod = 'password' | 'keyboard-interactive' | 'publickey';
 
 export interface AuthenticatedLogin {
   username: ParsedUsername;
   gatewayUser: string;
+  /** Set by the AA plugin (`gateway_groups`); null when nobody said. */
+  gatewayGroups?: string[];
   method: FirstFactorMethod;
   /** Kept only in memory, for credential sources that pass the password through. */
   password?: string;
@@ -23,6 +28,8 @@ export interface FirstFactorOptions {
   clientIp: string;
   /** Passthrough policies need the person's password, so public keys are not offered. */
   needsPassword: boolean;
+  /** The policy's AA plugin, asked after the first factor. */
+  aa?: AaConversation;
   log: Logger;
   /** Ends the client connection (lockout, too many attempts). */
   disconnect: () => void;
@@ -34,6 +41,7 @@ const maxFailuresPerConnection = 6;
 export class FirstFactor {
   login?: AuthenticatedLogin;
   private failures = 0;
+  private secondFactor?: SecondFactor;
   private readonly methods: ssh2.AuthenticationType[];
 
   constructor(private readonly options: FirstFactorOptions) {
@@ -48,6 +56,7 @@ export class FirstFactor {
   }
 
   private async dispatch(ctx: ssh2.AuthContext): Promise<void> {
+    if (this.secondFactor) return this.secondFactor.resume(ctx);
     if (ctx.method === 'none') return ctx.reject(this.methods);
     let username: ParsedUsername;
     try {
@@ -58,10 +67,17 @@ export class FirstFactor {
     }
     const gatewayUser = username.keyValuePairs.gu ?? username.serverUser;
     const accepted = (method: FirstFactorMethod, password?: string): void => {
-      this.login = { username, gatewayUser, method, ...(password !== undefined ? { password } : {}) };
-      this.options.limiter.recordSuccess(this.options.clientIp);
+      const login: AuthenticatedLogin = { username, gatewayUser, method, ...(password !== undefined ? { password } : {}) };
       this.options.log.info({ gatewayUser, method }, 'gateway authentication succeeded');
-      ctx.accept();
+      if (!this.options.aa) return this.succeed(ctx, login);
+      this.secondFactor = new SecondFactor(this.options.aa, login, {
+        accept: (done) => {
+          this.options.log.info({ gatewayUser: login.gatewayUser, aaConfig: this.options.aa?.sessionInfo.aaConfig }, 'second factor accepted');
+          this.succeed(done, login);
+        },
+        refuse: (done, refusal) => this.refuseSecondFactor(done, refusal, login.gatewayUser),
+      }, this.options.log);
+      this.secondFactor.begin(ctx);
     };
 
     switch (ctx.method) {
@@ -74,6 +90,33 @@ export class FirstFactor {
       default:
         return ctx.reject(this.methods);
     }
+  }
+
+  private succeed(ctx: ssh2.AuthContext, login: AuthenticatedLogin): void {
+    this.login = login;
+    this.options.limiter.recordSuccess(this.options.clientIp);
+    ctx.accept();
+  }
+
+  /**
+   * The plugin's DENY ends the connection: it counts as a failure against the client IP (so OTP
+   * guessing meets the same backoff as password guessing), and a person at a keyboard-interactive
+   * prompt is shown the plugin's reason.
+   */
+  private refuseSecondFactor(ctx: ssh2.AuthContext, refusal: Refusal, gatewayUser: string): void {
+    const { limiter, clientIp, log } = this.options;
+    const { lockedOut, failures } = limiter.recordFailure(clientIp);
+    if (lockedOut) log.warn({ event: 'rate-limit-lockout', clientIp, failures }, 'client IP locked out after repeated failures');
+    log.warn({ event: 'mfa-denied', gatewayUser, aaConfig: this.options.aa?.sessionInfo.aaConfig, reason: refusal.reason }, 'second factor denied');
+    const end = (): void => {
+      ctx.reject([]);
+      this.options.disconnect();
+    };
+    if (ctx.method === 'keyboard-interactive') {
+      ctx.prompt([], 'Gatehouse', `gatehouse: ${printable(refusal.message ?? 'the second factor was not accepted')}`, end);
+      return;
+    }
+    end();
   }
 
   private async passwordMatches(gatewayUser: string, password: string): Promise<boolean> {
@@ -134,4 +177,10 @@ export class FirstFactor {
     const timer = setTimeout(() => ctx.reject(this.methods), admission.delayMs);
     timer.unref();
   }
+}
+
+/** A plugin's message made safe for the person's terminal: one line, no control sequences. */
+function printable(message: string): string {
+  const line = message.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, ' ');
+  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }

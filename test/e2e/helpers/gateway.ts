@@ -2,8 +2,9 @@
 // captured as objects so tests can assert on the real reasons and events.
 import { Writable } from 'node:stream';
 import { validateConfig } from '../../../src/config/load.js';
-import { startGateway, type Gateway } from '../../../src/gateway/gateway.js';
+import { startGateway, type Gateway, type GatewayOptions } from '../../../src/gateway/gateway.js';
 import { createLogger } from '../../../src/log/logger.js';
+import { dropTapSpawnHook } from '../../aa/sandbox/helpers/plain-sandbox.js';
 import type { TeardownHost } from './sshd.js';
 
 export type LogLine = Record<string, unknown> & { msg?: string };
@@ -22,6 +23,10 @@ export interface TestGatewayConfig {
   users?: unknown[];
   policy?: Record<string, unknown>;
   rateLimit?: Record<string, unknown>;
+  userLists?: unknown[];
+  /** Makes the gateway run from dist/: plugin workers are started from the compiled worker.js. */
+  aaPluginConfigurations?: unknown[];
+  aaTimeoutMs?: number;
 }
 
 export async function startTestGateway(t: TeardownHost & { testdir(): string }, config: TestGatewayConfig = {}, dataDir = t.testdir()): Promise<TestGateway> {
@@ -46,6 +51,8 @@ export async function startTestGateway(t: TeardownHost & { testdir(): string }, 
     logging: { level: 'debug' },
     channelPolicies: [{ name: 'test', ...defined({ channels, forwardTargets, envAllow }) }],
     usermappingPolicies: usermapping ? [{ name: 'test', rules: usermapping }] : [],
+    userLists: config.userLists ?? [],
+    aaPluginConfigurations: config.aaPluginConfigurations ?? [],
     connectionPolicies: [
       {
         name: 'test',
@@ -59,7 +66,9 @@ export async function startTestGateway(t: TeardownHost & { testdir(): string }, 
       },
     ],
   });
-  const gateway = await startGateway(validated, dataDir, createLogger('debug', sink));
+  const start = config.aaPluginConfigurations?.length ? await compiledGateway() : startGateway;
+  const options: GatewayOptions = config.aaTimeoutMs !== undefined ? { aaTimeoutMs: config.aaTimeoutMs } : {};
+  const gateway = await start(validated, dataDir, createLogger('debug', sink), options);
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
@@ -92,6 +101,16 @@ export async function startTestGateway(t: TeardownHost & { testdir(): string }, 
       });
     },
   };
+}
+
+/**
+ * The sandbox starts its workers from worker.js next to its own module, which exists only in
+ * dist/ (`npm test` builds first), and tap must not inject its loader into them.
+ */
+async function compiledGateway(): Promise<typeof startGateway> {
+  dropTapSpawnHook();
+  const compiled = (await import(new URL('../../../dist/src/gateway/gateway.js', import.meta.url).href)) as { startGateway: typeof startGateway };
+  return compiled.startGateway;
 }
 
 function defined(values: Record<string, unknown>): Record<string, unknown> {

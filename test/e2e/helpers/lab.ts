@@ -19,11 +19,20 @@ export interface LabOptions {
   rateLimit?: Record<string, unknown>;
   /** More gateway users who authenticate with the lab's client key. */
   extraUsers?: string[];
+  /** AA plugins: installed into the data directory by `prepare` before the gateway starts. */
+  aa?: {
+    configurations: unknown[];
+    userLists?: unknown[];
+    timeoutMs?: number;
+    prepare(dataDir: string): Promise<void>;
+  };
 }
 
 export async function startLab(t: TeardownHost & { testdir(): string }, options: LabOptions = {}): Promise<Lab> {
   const sshd = await startSshd(t);
   const key = await makeClientKey(t);
+  const dataDir = t.testdir();
+  await options.aa?.prepare(dataDir);
   const gw = await startTestGateway(t, {
     users: [
       { name: sshd.user, passwordHash: await hashPassword(sshd.password), authorizedKeys: [key.publicLine] },
@@ -31,7 +40,9 @@ export async function startLab(t: TeardownHost & { testdir(): string }, options:
     ],
     policy: { credentials: { type: options.credentials ?? 'gateway-key' }, ...options.policy },
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
-  });
+    ...(options.aa ? { aaPluginConfigurations: options.aa.configurations, userLists: options.aa.userLists ?? [] } : {}),
+    ...(options.aa?.timeoutMs !== undefined ? { aaTimeoutMs: options.aa.timeoutMs } : {}),
+  }, dataDir);
   await sshd.authorizeKey(gw.gateway.upstreamKey.publicLine);
   return {
     sshd,

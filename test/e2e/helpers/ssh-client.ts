@@ -14,7 +14,7 @@
  *   rather than rejecting; spawn failures reject.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,6 +37,8 @@ export interface SshRun {
   stdout: Buffer;
   stderr: string;
   timedOut: boolean;
+  /** The prompts OpenSSH asked through SSH_ASKPASS, in order (when `answers` was given). */
+  prompts: string[];
 }
 
 export interface SshTarget {
@@ -50,6 +52,11 @@ export interface AuthOpts {
   key?: ClientKey;
   /** Password for sshpass (runX) / `true` for sshArgs to select password auth. */
   password?: string;
+  /**
+   * Answers to interactive prompts (password and keyboard-interactive), given through SSH_ASKPASS:
+   * `[pattern, answer]`, the first pattern the prompt contains wins. Turns on keyboard-interactive.
+   */
+  answers?: [pattern: string, answer: string][];
 }
 
 export interface RunOpts extends AuthOpts {
@@ -91,7 +98,7 @@ export async function makeClientKey(t: TeardownHost, type: 'ed25519' | 'rsa' = '
 }
 
 /** -o options shared by ssh, scp and sftp (no port/user/host). */
-export function clientOptions(opts: { key?: ClientKey; password?: boolean | string }): string[] {
+export function clientOptions(opts: { key?: ClientKey; password?: boolean | string; answers?: unknown }): string[] {
   const o = (kv: string): string[] => ['-o', kv];
   const args = [
     '-F', '/dev/null',
@@ -109,9 +116,14 @@ export function clientOptions(opts: { key?: ClientKey; password?: boolean | stri
     ...o('ControlPath=none'),
   ];
   if (opts.key) {
-    args.push('-i', opts.key.privatePath, ...o('IdentitiesOnly=yes'), ...o('PreferredAuthentications=publickey'));
+    args.push('-i', opts.key.privatePath, ...o('IdentitiesOnly=yes'));
+    if (!opts.answers) args.push(...o('PreferredAuthentications=publickey'));
   }
-  if (opts.password) {
+  if (opts.answers) {
+    const first = opts.key ? 'publickey' : 'password';
+    args.push(...o('BatchMode=no'), ...o(`PreferredAuthentications=${first},keyboard-interactive`), ...o('NumberOfPasswordPrompts=1'));
+    if (!opts.key) args.push(...o('PubkeyAuthentication=no'));
+  } else if (opts.password) {
     // BatchMode must be off or ssh never asks sshpass for the password.
     args.push(...o('BatchMode=no'), ...o('PreferredAuthentications=password,keyboard-interactive'),
       ...o('PubkeyAuthentication=no'), ...o('NumberOfPasswordPrompts=1'));
@@ -125,7 +137,7 @@ export function clientOptions(opts: { key?: ClientKey; password?: boolean | stri
  * Full `ssh` argv up to and including `-- <host>`; append the remote command
  * after it. `extra` comes first so it can override defaults.
  */
-export function sshArgs(target: SshTarget, opts: { key?: ClientKey; password?: boolean; extra?: string[] }): string[] {
+export function sshArgs(target: SshTarget, opts: { key?: ClientKey; password?: boolean; answers?: unknown; extra?: string[] }): string[] {
   return [
     ...(opts.extra ?? []),
     ...clientOptions(opts),
@@ -155,7 +167,7 @@ export function spawnSsh(target: SshTarget, command: string | string[] | undefin
   const args = [
     ...(opts.extra ?? []),
     opts.tty ? '-tt' : '-T',
-    ...sshArgs(target, { key: opts.key, password: opts.password !== undefined }),
+    ...sshArgs(target, { key: opts.key, password: opts.password !== undefined, answers: opts.answers }),
   ];
   if (command !== undefined) args.push(...(Array.isArray(command) ? command : [command]));
   return spawnClient('ssh', args, opts);
@@ -256,6 +268,7 @@ function spawnClient(bin: string, args: string[], opts: RunOpts): SpawnedClient 
   Object.assign(env, opts.env);
   let file = bin;
   let argv = args;
+  const askpass = opts.answers && prepareAskpass(opts.answers, env);
   if (opts.password !== undefined) {
     env.SSHPASS = opts.password;
     file = 'sshpass';
@@ -288,11 +301,12 @@ function spawnClient(bin: string, args: string[], opts: RunOpts): SpawnedClient 
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       live.delete(child);
+      const prompts = askpass?.finish() ?? [];
       // sshpass: 5 = wrong password (a second prompt appeared), 6 = host key unknown, 3 = general runtime error
       if (file === 'sshpass' && code !== null && code >= 2 && code <= 6) {
         stderr += `[harness] sshpass exited ${code} (${SSHPASS_CODES[code]})\n`;
       }
-      resolve({ code, signal, stdout: Buffer.concat(out), stderr, timedOut });
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr, timedOut, prompts });
     });
   });
 
@@ -303,6 +317,36 @@ function spawnClient(bin: string, args: string[], opts: RunOpts): SpawnedClient 
     else if (input && input !== 'devnull') input.pipe(child.stdin);
   }
   return { child, done, kill };
+}
+
+const ASKPASS_SCRIPT = path.join(path.dirname(new URL(import.meta.url).pathname), 'askpass.mjs');
+
+/** Points ssh at askpass.mjs with `answers`; `finish` returns the prompts asked and removes the files. */
+function prepareAskpass(answers: [string, string][], env: NodeJS.ProcessEnv): { finish(): string[] } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-askpass-'));
+  const offExit = onExitSync(() => rmSync(dir, { recursive: true, force: true }));
+  const wrapper = path.join(dir, 'askpass');
+  writeFileSync(path.join(dir, 'answers.json'), JSON.stringify(answers), { mode: 0o600 });
+  writeFileSync(wrapper, `#!/bin/sh\nexec '${process.execPath}' '${ASKPASS_SCRIPT}' "$@"\n`, { mode: 0o700 });
+  Object.assign(env, {
+    SSH_ASKPASS: wrapper,
+    SSH_ASKPASS_REQUIRE: 'force',
+    GATEHOUSE_ASKPASS_ANSWERS: path.join(dir, 'answers.json'),
+    GATEHOUSE_ASKPASS_LOG: path.join(dir, 'prompts'),
+  });
+  return {
+    finish() {
+      let asked: string[] = [];
+      try {
+        asked = readFileSync(path.join(dir, 'prompts'), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as string);
+      } catch {
+        // no prompt was asked
+      }
+      rmSync(dir, { recursive: true, force: true });
+      offExit();
+      return asked;
+    },
+  };
 }
 
 const SSHPASS_CODES: Record<number, string> = {

@@ -21,7 +21,7 @@ export async function loadSandbox(buildDir: string): Promise<SandboxModule> {
  * process this test starts, whatever environment the caller gives; the workers must get exactly
  * the sandbox's. Coverage is off, so nothing is lost.
  */
-function dropTapSpawnHook(): void {
+export function dropTapSpawnHook(): void {
   const state = (globalThis as Record<symbol, unknown>)[Symbol.for('process-on-spawn@*:singletonId')] as { listeners: unknown[] } | undefined;
   state?.listeners.splice(0);
 }
