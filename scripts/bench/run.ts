@@ -1,9 +1,10 @@
-// `npm run bench [-- --quick] [-- --only throughput|login|memory] [-- --write]`
+// `npm run bench [-- --quick] [-- --only throughput|login|memory|aa] [-- --write]`
 //
 // Gatehouse against OpenSSH, side by side in one run, on 127.0.0.1 only:
 //   (a) throughput of one bulk session: direct, through Gatehouse, through an OpenSSH ProxyJump;
 //   (b) login-to-command wall time of `ssh … true` on the same three paths;
-//   (c) the gateway process's RSS with 100 / 500 / 1,000 concurrent idle sessions.
+//   (c) the gateway process's RSS with 100 / 500 / 1,000 concurrent idle sessions;
+//   (d) the latency of one AA plugin hook call through the sandbox (in-process, no sshd).
 // Prints a Markdown report on stdout (progress on stderr); `--write` also stores it in
 // docs/benchmarks.md. Every process it starts is stopped at the end, on failure and on Ctrl-C.
 import { writeFileSync } from 'node:fs';
@@ -22,8 +23,10 @@ import { CpuGroup } from './cpu-group.js';
 import { busySince, loadAverage, machineCpu, taskTimeSince } from './cpu.js';
 import { sleep } from './stats.js';
 import { measureThroughput, type ThroughputSample } from './throughput.js';
+import { measureAaHooks, type AaHookResult } from './aa-hook.js';
 
-const parts = ['throughput', 'login', 'memory'] as const;
+const parts = ['throughput', 'login', 'memory', 'aa'] as const;
+const SSH_PARTS: readonly Part[] = ['throughput', 'login', 'memory'];
 const PINNED_KEX = 'curve25519-sha256';
 /** Machine busy % (all CPUs, 3 s) below which the machine counts as quiet enough to start. */
 const QUIET_PERCENT = 10;
@@ -31,11 +34,13 @@ type Part = (typeof parts)[number];
 
 const help = `Usage: npm run bench -- [--quick] [--only PART[,PART]] [--write]
 
-Benchmarks Gatehouse against OpenSSH on loopback (needs root: it starts test sshds and uses the
-gh-e2e account of the e2e tests) and prints a Markdown report.
+Benchmarks Gatehouse against OpenSSH on loopback (throughput, login and memory need root: they
+start test sshds and use the gh-e2e account of the e2e tests) and AA plugin hook calls through the
+plugin sandbox (no root), and prints a Markdown report.
 
-  --quick        smoke run: 256 MiB transfers, 5 logins, 50/100 sessions, 1 round of throughput
-  --only PARTS   throughput, login and/or memory (comma-separated; default all)
+  --quick        smoke run: 256 MiB transfers, 5 logins, 50/100 sessions, 1 round of throughput,
+                 200 hook calls
+  --only PARTS   throughput, login, memory and/or aa (comma-separated; default all)
   --write        also write the report to docs/benchmarks.md
   --no-wait      start at once even if other processes keep the CPUs busy (by default the
                  bench waits up to 3 min, 30 s with --quick, for a quiet machine)
@@ -79,6 +84,7 @@ async function main(): Promise<number> {
     loginWarmup: 2,
     levels: quick ? [50, 100] : [100, 500, 1000],
     concurrency: 20,
+    hookCalls: quick ? 200 : 2000,
     settleMs: quick ? 2000 : 5000,
     maxWaitQuietMs: values['no-wait'] ? 0 : quick ? 30_000 : 180_000,
   };
@@ -125,148 +131,152 @@ async function main(): Promise<number> {
   let throughput: ThroughputSample[] | undefined;
   let login: LoginSample[] | undefined;
   let memory: MemoryResult | undefined;
+  let aa: AaHookResult | undefined;
 
   try {
-    if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (it starts sshd and logs in as the gh-e2e test account)');
     progress(`machine: ${machine.cpus} CPUs, ${machine.memoryGiB.toFixed(1)} GiB, node ${machine.node}, ${machine.openssh}, ssh2 binding ${machine.ssh2Binding}`);
-    const key = await makeBenchKey(t);
-    const clientConfig = await writeClientConfig(t, key);
-    const pinnedConfig = await writeClientConfig(t, key, { kex: PINNED_KEX });
-    const target = await startSshd(t, { passwordAuthentication: false, extraConfig: ['MaxStartups 1100:30:1200'] });
-    await target.authorizeKey(key.publicLine);
-    progress(`target sshd on 127.0.0.1:${target.port}`);
+    if (want('aa')) aa = await measureAaHooks(t, { calls: settings.hookCalls, warmup: 100, poolSize: 2, progress });
+    if (SSH_PARTS.some(want)) {
+      if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (it starts sshd and logs in as the gh-e2e test account)');
+      const key = await makeBenchKey(t);
+      const clientConfig = await writeClientConfig(t, key);
+      const pinnedConfig = await writeClientConfig(t, key, { kex: PINNED_KEX });
+      const target = await startSshd(t, { passwordAuthentication: false, extraConfig: ['MaxStartups 1100:30:1200'] });
+      await target.authorizeKey(key.publicLine);
+      progress(`target sshd on 127.0.0.1:${target.port}`);
 
-    if (want('throughput') || want('login')) {
-      const bastion = await startSshd(t, { passwordAuthentication: false });
-      await bastion.authorizeKey(key.publicLine);
-      const gw = await startGatehouse(t, { user: target.user, authorizedKey: key.publicLine });
-      await target.authorizeKey(gw.upstreamPublicLine);
-      // CPU accounting groups for the throughput runs (n/a where cgroups cannot be used).
-      const groups = { client: CpuGroup.create(t, 'client', everything), relay: CpuGroup.create(t, 'relay', everything), target: CpuGroup.create(t, 'target', everything) };
-      const cpuGroups =
-        groups.client && groups.relay && groups.target && groups.target.add(target.pid()!) && groups.relay.add(bastion.pid()!) && groups.relay.add(gw.pid)
-          ? { client: groups.client, relay: groups.relay, target: groups.target }
-          : undefined;
-      if (!cpuGroups) progress('cpuacct cgroups unavailable: the CPU breakdown per process group will be n/a');
-      progress(`bastion sshd on 127.0.0.1:${bastion.port}; gatehouse (pid ${gw.pid}) on 127.0.0.1:${gw.port}`);
+      if (want('throughput') || want('login')) {
+        const bastion = await startSshd(t, { passwordAuthentication: false });
+        await bastion.authorizeKey(key.publicLine);
+        const gw = await startGatehouse(t, { user: target.user, authorizedKey: key.publicLine });
+        await target.authorizeKey(gw.upstreamPublicLine);
+        // CPU accounting groups for the throughput runs (n/a where cgroups cannot be used).
+        const groups = { client: CpuGroup.create(t, 'client', everything), relay: CpuGroup.create(t, 'relay', everything), target: CpuGroup.create(t, 'target', everything) };
+        const cpuGroups =
+          groups.client && groups.relay && groups.target && groups.target.add(target.pid()!) && groups.relay.add(bastion.pid()!) && groups.relay.add(gw.pid)
+            ? { client: groups.client, relay: groups.relay, target: groups.target }
+            : undefined;
+        if (!cpuGroups) progress('cpuacct cgroups unavailable: the CPU breakdown per process group will be n/a');
+        progress(`bastion sshd on 127.0.0.1:${bastion.port}; gatehouse (pid ${gw.pid}) on 127.0.0.1:${gw.port}`);
 
-      const direct = (conf: string): string[] => ['-F', conf, '-T', '-p', String(target.port), '-l', target.user, '--', '127.0.0.1'];
-      const viaGateway = (conf: string, sshd: TestSshd): string[] => ['-F', conf, '-T', '-p', String(gw.port), '-l', `${sshd.user}@127.0.0.1:${sshd.port}`, '--', '127.0.0.1'];
-      const jump = (conf: string): string[] => ['-F', conf, '-T', '-J', `${bastion.user}@127.0.0.1:${bastion.port}`, '-p', String(target.port), '-l', target.user, '--', '127.0.0.1'];
-      // Login: OpenSSH as it comes (its default key exchange is sntrup761x25519, which ssh2 and so
-      // Gatehouse do not offer) and pinned to curve25519-sha256, which every Gatehouse leg uses.
-      const loginPaths: SshPath[] = [
-        { id: 'direct', label: 'direct', args: direct(clientConfig) },
-        { id: 'direct-c25519', label: 'direct, curve25519', args: direct(pinnedConfig) },
-        { id: 'gatehouse', label: 'Gatehouse', args: viaGateway(clientConfig, target) },
-        { id: 'proxyjump', label: 'ProxyJump', args: jump(clientConfig) },
-        { id: 'proxyjump-c25519', label: 'ProxyJump, curve25519', args: jump(pinnedConfig) },
-      ];
-      // Throughput: key exchange pinned on every client leg, so only the data path differs.
-      const throughputPaths: SshPath[] = [
-        { id: 'direct', label: 'direct', args: direct(pinnedConfig) },
-        { id: 'gatehouse', label: 'Gatehouse', args: viaGateway(pinnedConfig, target) },
-        { id: 'proxyjump', label: 'ProxyJump', args: jump(pinnedConfig) },
-      ];
-      pathInfo = [
-        { id: 'direct', label: 'direct', how: 'OpenSSH `ssh` → target sshd (default key exchange)' },
-        { id: 'direct-c25519', label: 'direct, curve25519', how: `the same with \`KexAlgorithms ${PINNED_KEX}\`` },
-        { id: 'gatehouse', label: 'Gatehouse', how: '`ssh -p GW -l gh-e2e@127.0.0.1:TARGETPORT 127.0.0.1` → Gatehouse → target sshd' },
-        { id: 'proxyjump', label: 'ProxyJump', how: '`ssh -J gh-e2e@127.0.0.1:BASTIONPORT -p TARGETPORT 127.0.0.1` → bastion sshd (direct-tcpip) → target sshd (default key exchange)' },
-        { id: 'proxyjump-c25519', label: 'ProxyJump, curve25519', how: `the same with \`KexAlgorithms ${PINNED_KEX}\` on both hops` },
-      ];
+        const direct = (conf: string): string[] => ['-F', conf, '-T', '-p', String(target.port), '-l', target.user, '--', '127.0.0.1'];
+        const viaGateway = (conf: string, sshd: TestSshd): string[] => ['-F', conf, '-T', '-p', String(gw.port), '-l', `${sshd.user}@127.0.0.1:${sshd.port}`, '--', '127.0.0.1'];
+        const jump = (conf: string): string[] => ['-F', conf, '-T', '-J', `${bastion.user}@127.0.0.1:${bastion.port}`, '-p', String(target.port), '-l', target.user, '--', '127.0.0.1'];
+        // Login: OpenSSH as it comes (its default key exchange is sntrup761x25519, which ssh2 and so
+        // Gatehouse do not offer) and pinned to curve25519-sha256, which every Gatehouse leg uses.
+        const loginPaths: SshPath[] = [
+          { id: 'direct', label: 'direct', args: direct(clientConfig) },
+          { id: 'direct-c25519', label: 'direct, curve25519', args: direct(pinnedConfig) },
+          { id: 'gatehouse', label: 'Gatehouse', args: viaGateway(clientConfig, target) },
+          { id: 'proxyjump', label: 'ProxyJump', args: jump(clientConfig) },
+          { id: 'proxyjump-c25519', label: 'ProxyJump, curve25519', args: jump(pinnedConfig) },
+        ];
+        // Throughput: key exchange pinned on every client leg, so only the data path differs.
+        const throughputPaths: SshPath[] = [
+          { id: 'direct', label: 'direct', args: direct(pinnedConfig) },
+          { id: 'gatehouse', label: 'Gatehouse', args: viaGateway(pinnedConfig, target) },
+          { id: 'proxyjump', label: 'ProxyJump', args: jump(pinnedConfig) },
+        ];
+        pathInfo = [
+          { id: 'direct', label: 'direct', how: 'OpenSSH `ssh` → target sshd (default key exchange)' },
+          { id: 'direct-c25519', label: 'direct, curve25519', how: `the same with \`KexAlgorithms ${PINNED_KEX}\`` },
+          { id: 'gatehouse', label: 'Gatehouse', how: '`ssh -p GW -l gh-e2e@127.0.0.1:TARGETPORT 127.0.0.1` → Gatehouse → target sshd' },
+          { id: 'proxyjump', label: 'ProxyJump', how: '`ssh -J gh-e2e@127.0.0.1:BASTIONPORT -p TARGETPORT 127.0.0.1` → bastion sshd (direct-tcpip) → target sshd (default key exchange)' },
+          { id: 'proxyjump-c25519', label: 'ProxyJump, curve25519', how: `the same with \`KexAlgorithms ${PINNED_KEX}\` on both hops` },
+        ];
 
-      // Which algorithms each leg really uses (also the first login of each path: host key learnt, code warm).
-      const debugSshd = await startSshd(t, { passwordAuthentication: false, extraConfig: ['LogLevel DEBUG1'] });
-      await debugSshd.authorizeKey(gw.upstreamPublicLine);
-      legs = await negotiatedLegs(loginPaths, { id: 'gatehouse-debug', label: 'Gatehouse', args: viaGateway(clientConfig, debugSshd) }, debugSshd);
-      await debugSshd.stop();
-      progress(`negotiated: ${legs.map((l) => `${l.path}/${l.leg}: ${l.kex} ${l.cipher}`).join('; ')}`);
+        // Which algorithms each leg really uses (also the first login of each path: host key learnt, code warm).
+        const debugSshd = await startSshd(t, { passwordAuthentication: false, extraConfig: ['LogLevel DEBUG1'] });
+        await debugSshd.authorizeKey(gw.upstreamPublicLine);
+        legs = await negotiatedLegs(loginPaths, { id: 'gatehouse-debug', label: 'Gatehouse', args: viaGateway(clientConfig, debugSshd) }, debugSshd);
+        await debugSshd.stop();
+        progress(`negotiated: ${legs.map((l) => `${l.path}/${l.leg}: ${l.kex} ${l.cipher}`).join('; ')}`);
 
-      const startLine = (await gatewayLogLines(gw.logFile)).find((l) => typeof l.sshCryptoBinding === 'boolean');
-      if (startLine) gateway.binding = startLine.sshCryptoBinding as boolean;
-
-      if (want('throughput')) {
-        throughput = await measureThroughput(throughputPaths, {
-          bytes: settings.bytes,
-          rounds: settings.rounds,
-          directions: ['download', 'upload'],
-          gatewayPids: { gatehouse: gw.pid },
-          ...(cpuGroups ? { groups: cpuGroups } : {}),
-          progress,
-        });
-        gateway.hwmAfterThroughputKiB = statusKiB(gw.pid, 'VmHWM');
-        const ends = (await gatewayLogLines(gw.logFile)).filter((l) => l.event === 'session-end');
-        gateway.confirmedTransfers = {
-          download: ends.filter((l) => Number(l.bytesToClient) >= settings.bytes).length,
-          upload: ends.filter((l) => Number(l.bytesFromClient) >= settings.bytes).length,
-        };
-        const expected = settings.rounds;
-        if (gateway.confirmedTransfers.download < expected || gateway.confirmedTransfers.upload < expected) {
-          gateway.warnings.push(`The gateway log confirms fewer full transfers than were run (${JSON.stringify(gateway.confirmedTransfers)}, expected ${expected} each).`);
-        }
-      }
-      if (want('login')) {
-        const lost = { lost: 0, runs: 0 };
-        login = await measureLogin(loginPaths, {
-          runs: settings.loginRuns,
-          warmup: settings.loginWarmup,
-          progress,
-          observe: async (p, go) => {
-            if (p.id !== 'gatehouse') return { run: await go(), exitStatusLost: false };
-            const offset = await logOffset(gw.logFile);
-            const run = await go();
-            lost.runs++;
-            if (run.code !== 255 || run.timedOut || run.stderr.trim() !== '') return { run, exitStatusLost: false };
-            const end = await sessionEndSince(gw.logFile, offset);
-            return { run, exitStatusLost: end?.result === 'ok' && end.upstream === true };
-          },
-          onLost: () => {
-            lost.lost++;
-            progress('login via Gatehouse: ssh exited 255 with no message while the gateway logged the session as ok (exit status lost)');
-          },
-        });
-        gateway.exitStatusLost = lost;
-      }
-      const problems = (await gatewayLogLines(gw.logFile)).filter(unexpectedWarning);
-      if (problems.length) {
-        const kinds = [...new Set(problems.map((l) => String(l.msg)))].slice(0, 5);
-        gateway.warnings.push(`The gateway logged ${problems.length} warning/error line(s) during throughput/login: ${kinds.map((k) => `"${k}"`).join(', ')}.`);
-      }
-      gateway.stop = await gw.stop();
-    }
-
-    if (want('memory')) {
-      const gw = await startGatehouse(t, { user: target.user, authorizedKey: key.publicLine, gcHook: true });
-      await target.authorizeKey(gw.upstreamPublicLine);
-      gateway.memoryCommand = gw.commandLine;
-      progress(`memory: fresh gatehouse (pid ${gw.pid}) on 127.0.0.1:${gw.port}`);
-      memory = await measureMemory(
-        {
-          gatewayPid: gw.pid,
-          gatewayPort: gw.port,
-          loginName: `${target.user}@127.0.0.1:${target.port}`,
-          privateKeyPath: key.privatePath,
-          targetSshdPid: () => target.pid(),
-          levels: settings.levels,
-          concurrency: settings.concurrency,
-          settleMs: settings.settleMs,
-          collectGarbage: () => gw.collectGarbage(),
-          secondCycle: true,
-          progress,
-        },
-        (fn) => t.teardown(fn),
-      );
-      if (gateway.binding === undefined) {
         const startLine = (await gatewayLogLines(gw.logFile)).find((l) => typeof l.sshCryptoBinding === 'boolean');
         if (startLine) gateway.binding = startLine.sshCryptoBinding as boolean;
+
+        if (want('throughput')) {
+          throughput = await measureThroughput(throughputPaths, {
+            bytes: settings.bytes,
+            rounds: settings.rounds,
+            directions: ['download', 'upload'],
+            gatewayPids: { gatehouse: gw.pid },
+            ...(cpuGroups ? { groups: cpuGroups } : {}),
+            progress,
+          });
+          gateway.hwmAfterThroughputKiB = statusKiB(gw.pid, 'VmHWM');
+          const ends = (await gatewayLogLines(gw.logFile)).filter((l) => l.event === 'session-end');
+          gateway.confirmedTransfers = {
+            download: ends.filter((l) => Number(l.bytesToClient) >= settings.bytes).length,
+            upload: ends.filter((l) => Number(l.bytesFromClient) >= settings.bytes).length,
+          };
+          const expected = settings.rounds;
+          if (gateway.confirmedTransfers.download < expected || gateway.confirmedTransfers.upload < expected) {
+            gateway.warnings.push(`The gateway log confirms fewer full transfers than were run (${JSON.stringify(gateway.confirmedTransfers)}, expected ${expected} each).`);
+          }
+        }
+        if (want('login')) {
+          const lost = { lost: 0, runs: 0 };
+          login = await measureLogin(loginPaths, {
+            runs: settings.loginRuns,
+            warmup: settings.loginWarmup,
+            progress,
+            observe: async (p, go) => {
+              if (p.id !== 'gatehouse') return { run: await go(), exitStatusLost: false };
+              const offset = await logOffset(gw.logFile);
+              const run = await go();
+              lost.runs++;
+              if (run.code !== 255 || run.timedOut || run.stderr.trim() !== '') return { run, exitStatusLost: false };
+              const end = await sessionEndSince(gw.logFile, offset);
+              return { run, exitStatusLost: end?.result === 'ok' && end.upstream === true };
+            },
+            onLost: () => {
+              lost.lost++;
+              progress('login via Gatehouse: ssh exited 255 with no message while the gateway logged the session as ok (exit status lost)');
+            },
+          });
+          gateway.exitStatusLost = lost;
+        }
+        const problems = (await gatewayLogLines(gw.logFile)).filter(unexpectedWarning);
+        if (problems.length) {
+          const kinds = [...new Set(problems.map((l) => String(l.msg)))].slice(0, 5);
+          gateway.warnings.push(`The gateway logged ${problems.length} warning/error line(s) during throughput/login: ${kinds.map((k) => `"${k}"`).join(', ')}.`);
+        }
+        gateway.stop = await gw.stop();
       }
-      const problems = (await gatewayLogLines(gw.logFile)).filter(unexpectedWarning);
-      if (problems.length) {
-        const kinds = [...new Set(problems.map((l) => String(l.msg)))].slice(0, 5);
-        gateway.warnings.push(`The gateway logged ${problems.length} warning/error line(s) during the memory run: ${kinds.map((k) => `"${k}"`).join(', ')}.`);
+
+      if (want('memory')) {
+        const gw = await startGatehouse(t, { user: target.user, authorizedKey: key.publicLine, gcHook: true });
+        await target.authorizeKey(gw.upstreamPublicLine);
+        gateway.memoryCommand = gw.commandLine;
+        progress(`memory: fresh gatehouse (pid ${gw.pid}) on 127.0.0.1:${gw.port}`);
+        memory = await measureMemory(
+          {
+            gatewayPid: gw.pid,
+            gatewayPort: gw.port,
+            loginName: `${target.user}@127.0.0.1:${target.port}`,
+            privateKeyPath: key.privatePath,
+            targetSshdPid: () => target.pid(),
+            levels: settings.levels,
+            concurrency: settings.concurrency,
+            settleMs: settings.settleMs,
+            collectGarbage: () => gw.collectGarbage(),
+            secondCycle: true,
+            progress,
+          },
+          (fn) => t.teardown(fn),
+        );
+        if (gateway.binding === undefined) {
+          const startLine = (await gatewayLogLines(gw.logFile)).find((l) => typeof l.sshCryptoBinding === 'boolean');
+          if (startLine) gateway.binding = startLine.sshCryptoBinding as boolean;
+        }
+        const problems = (await gatewayLogLines(gw.logFile)).filter(unexpectedWarning);
+        if (problems.length) {
+          const kinds = [...new Set(problems.map((l) => String(l.msg)))].slice(0, 5);
+          gateway.warnings.push(`The gateway logged ${problems.length} warning/error line(s) during the memory run: ${kinds.map((k) => `"${k}"`).join(', ')}.`);
+        }
+        gateway.memoryStop = await gw.stop();
       }
-      gateway.memoryStop = await gw.stop();
     }
   } catch (err) {
     errors.push((err as Error).stack ?? String(err));
@@ -299,6 +309,7 @@ async function main(): Promise<number> {
     loginWarmup: settings.loginWarmup,
     ...(login ? { login } : {}),
     ...(memory ? { memory } : {}),
+    ...(aa ? { aa } : {}),
     memorySettleMs: settings.settleMs,
     gateway,
     background,
