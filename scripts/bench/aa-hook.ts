@@ -62,6 +62,8 @@ export async function measureAaHooks(t: TeardownHost, settings: AaHookSettings):
   const runs: AaHookRun[] = [];
   for (const plugin of ['trivial', 'totp'] as const) {
     let lookups = 0;
+    // The users whose calls are under way: the names the appliance's store would have seeds for.
+    const inFlight = new Set<string>();
     const sandbox = await PluginSandbox.start({
       configName: `bench-${plugin}`,
       pluginName: plugin,
@@ -74,6 +76,7 @@ export async function measureAaHooks(t: TeardownHost, settings: AaHookSettings):
         lookups++;
         return section === 'totp_seed' ? encodeBase32(SEED) : undefined;
       },
+      secretNames: () => [...inFlight].map((name) => ['totp_seed', name]),
       // At info, as the gateway runs, but written nowhere.
       log: createLogger('info', { write: () => undefined }),
     });
@@ -81,9 +84,14 @@ export async function measureAaHooks(t: TeardownHost, settings: AaHookSettings):
     // A new user for every call: the TOTP plugin accepts each code only once per user (replay).
     let user = 0;
     const call = () => {
-      const args = authenticateArgs(`bench-${user++}`, hotp(SEED, Math.floor(Date.now() / 30_000), 6));
+      const name = `bench-${user++}`;
+      const args = authenticateArgs(name, hotp(SEED, Math.floor(Date.now() / 30_000), 6));
+      inFlight.add(name);
       const started = performance.now();
-      return sandbox.call('authenticate', args).then((result) => ({ ms: performance.now() - started, accepted: result.verdict === 'ACCEPT' }));
+      return sandbox.call('authenticate', args).then((result) => {
+        inFlight.delete(name);
+        return { ms: performance.now() - started, accepted: result.verdict === 'ACCEPT' };
+      });
     };
     await run(call, settings.warmup, 1);
     for (const callers of [1, 2]) {

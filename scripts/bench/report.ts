@@ -514,7 +514,7 @@ function aaSection(aa: AaHookResult): string[] {
       'The trivial plugin returns `{verdict: \'ACCEPT\'}` and nothing else: the cost of the sandbox itself. ' +
       'The TOTP plugin is `dist/plugins/totp-<version>.zip` as `npm run build` writes it, installed through the plugin slots, with its `default.cfg`; ' +
       'every call is a new gateway user with a valid code, so each is a full check that ACCEPTs (a replayed code would be refused): ' +
-      'the SDK\'s MFA flow, a credential-store lookup for every option it reads (the store overrides the file) and one for the seed, the HMACs, and the replay state written and fsynced in the state directory (under `os.tmpdir()`; where that is a tmpfs, the fsync costs nothing). ' +
+      'the SDK\'s MFA flow (it asks the store about every option it reads, as the store overrides the file; the worker answers those itself from the names of the store\'s entries that each call carries, so only the seed lookup is a round trip), the HMACs, and the replay state written and fsynced, file and directory, in the state directory (under `os.tmpdir()`; where that is a tmpfs, the fsync costs nothing). ' +
       'No sshd and no root.',
     '',
     table(
@@ -643,8 +643,8 @@ function interpret(r: ReportInput, tRows: ThroughputRow[], lRows: LoginRow[], mR
     lines.push(
       `AA hook calls: the sandbox itself costs ${fmt(sandbox, 2)} ms per call (p50 of the trivial plugin, target ${sandbox <= TARGETS.hookP50Ms ? 'met' : 'missed'}); ` +
         `the TOTP plugin takes ${fmt(plugin, 2)} ms (target ${plugin <= TARGETS.hookP50Ms ? 'met' : 'missed'}). The difference is the plugin's own work in its worker, ` +
-        `which waits for ${fmt(totp.secretLookups, 0)} credential-store lookups, one after another, each a round trip to the gateway (the SDK asks the store for every option it reads, then for the seed), ` +
-        'and for its replay state to be written and fsynced. Both depend on the state of the machine (how soon a sleeping CPU wakes for the next message, other disk writes), so this row varies most between runs.',
+        `which waits for ${fmt(totp.secretLookups, 0)} credential-store round trip(s) to the gateway (the seed) ` +
+        'and for its replay state to be fsynced, file and directory, before it accepts (two fsyncs that keep replay protection across a power cut). Both depend on the state of the machine (how soon a sleeping CPU wakes for the next message, other disk writes), so this row varies most between runs.',
     );
   }
   lines.push(...r.gateway.warnings);

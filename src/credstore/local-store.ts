@@ -448,6 +448,12 @@ export class LocalCredentialStore {
     return targetSecret.parse(openEntry(best.entry, dataKey));
   }
 
+  /** `[section, option]` of the plugin configuration's entries (names only); undefined while locked. */
+  pluginSecretNames(scope: string): [section: string, option: string][] | undefined {
+    if (!this.isUnlocked()) return undefined;
+    return this.#doc.entries.flatMap((e) => (e.kind === 'plugin-secret' && e.scope === scope ? [[e.section, e.option] as [string, string]] : []));
+  }
+
   /** The secret of one plugin option, only for the plugin configuration (`scope`) it belongs to. */
   getPluginSecret(scope: string, section: string, option: string): string | undefined {
     const dataKey = this.#requireDataKey();

@@ -9,9 +9,12 @@ export interface UserListSnapshot {
   except: string[];
 }
 
+/** `[section, option]` of one credential-store entry of the configuration: a name, never a value. */
+export type SecretName = [section: string, option: string];
+
 export type HostMessage =
   | { type: 'init'; entry: string; config: string; stateDir: string; ephemeralDir: string; userLists: Record<string, UserListSnapshot> }
-  | { type: 'call'; id: number; hook: HookName; args: Record<string, unknown> }
+  | { type: 'call'; id: number; hook: HookName; args: Record<string, unknown>; secretNames?: SecretName[] }
   | { type: 'secret'; id: number; value?: string; error?: string };
 
 export const workerMessageSchema = z.discriminatedUnion('type', [

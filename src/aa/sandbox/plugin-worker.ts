@@ -8,7 +8,7 @@ import { encodeFrame, FrameError, FrameReader } from './frames.js';
 import type { HookName } from './hook-arguments.js';
 import { limits, type FailureKind } from './hook-result.js';
 import { LineSplitter } from './line-splitter.js';
-import { maxWorkerFrameBytes, workerMessageSchema, type HostMessage, type WorkerMessage } from './messages.js';
+import { maxWorkerFrameBytes, workerMessageSchema, type HostMessage, type SecretName, type WorkerMessage } from './messages.js';
 import { PluginLog } from './plugin-log.js';
 import { residentMemoryMb } from './resident-memory.js';
 import type { WorkerLaunch } from './worker-launch.js';
@@ -105,7 +105,7 @@ export class PluginWorker {
   }
 
   /** Runs `hook` on a fresh plugin instance; past `timeoutMs` the worker is killed. */
-  call(hook: HookName, args: Record<string, unknown>, timeoutMs: number): Promise<CallOutcome> {
+  call(hook: HookName, args: Record<string, unknown>, timeoutMs: number, secretNames?: SecretName[]): Promise<CallOutcome> {
     if (!this.idle) throw new Error('the worker is not idle');
     const id = this.#nextCallId++;
     return new Promise<CallOutcome>((resolve) => {
@@ -118,7 +118,7 @@ export class PluginWorker {
           resolve(outcome);
         },
       };
-      this.#send({ type: 'call', id, hook, args });
+      this.#send({ type: 'call', id, hook, args, ...(secretNames ? { secretNames } : {}) });
     });
   }
 

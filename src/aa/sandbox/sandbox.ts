@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../log/logger.js';
 import { pickArguments, type HookArguments, type HookName } from './hook-arguments.js';
 import { interpretMissingHook, interpretReturn, sandboxDenial, type HookResult } from './hook-result.js';
-import type { UserListSnapshot } from './messages.js';
+import type { SecretName, UserListSnapshot } from './messages.js';
 import { PluginWorker, type CallOutcome } from './plugin-worker.js';
 import { prepareSandboxPaths } from './sandbox-paths.js';
 import { workerLaunch } from './worker-launch.js';
@@ -34,6 +34,12 @@ export interface PluginSandboxOptions {
   userLists?: Record<string, UserListSnapshot>;
   /** This configuration's credential-store entries (`$` values), by section and option; nobody else's. */
   secret: (section: string, option: string) => Promise<string | undefined>;
+  /**
+   * The names `secret` has values for, read afresh for every call; undefined when they cannot be
+   * known (a locked store). With them, the worker answers a lookup of any other name itself:
+   * plugins built on the SDK ask the store about every option they read.
+   */
+  secretNames?: () => SecretName[] | undefined;
   log: Logger;
 }
 
@@ -56,6 +62,7 @@ interface Pool {
   size: number;
   timeoutMs: number;
   spawnWorker(): Promise<PluginWorker>;
+  secretNames(): SecretName[] | undefined;
 }
 
 export class PluginSandbox {
@@ -82,7 +89,8 @@ export class PluginSandbox {
     const memoryLimitMb = memoryMb + memoryOverheadMb;
     const spawnWorker = (): Promise<PluginWorker> =>
       PluginWorker.start({ launch, init, memoryLimitMb, startTimeoutMs: workerStartTimeoutMs, secret: options.secret, log });
-    const sandbox = new PluginSandbox({ size: poolSize, timeoutMs, spawnWorker }, log);
+    const secretNames = (): SecretName[] | undefined => options.secretNames?.();
+    const sandbox = new PluginSandbox({ size: poolSize, timeoutMs, spawnWorker, secretNames }, log);
     const first = await Promise.allSettled(Array.from({ length: poolSize }, () => spawnWorker()));
     for (const started of first) if (started.status === 'fulfilled') sandbox.#adopt(started.value);
     const failed = first.find((started): started is PromiseRejectedResult => started.status === 'rejected');
@@ -140,7 +148,7 @@ export class PluginSandbox {
       const waiting = this.#queue.shift() as WaitingCall;
       clearTimeout(waiting.timer);
       const running = worker
-        .call(waiting.hook, waiting.args, Math.max(1, waiting.deadline - Date.now()))
+        .call(waiting.hook, waiting.args, Math.max(1, waiting.deadline - Date.now()), this.#pool.secretNames())
         .then((outcome) => this.#finish(waiting, outcome))
         .finally(() => {
           this.#running.delete(running);

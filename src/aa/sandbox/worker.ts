@@ -5,7 +5,7 @@ import net from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { encodeFrame, FrameReader } from './frames.js';
 import type { HookName } from './hook-arguments.js';
-import type { HostMessage, UserListSnapshot } from './messages.js';
+import type { HostMessage, SecretName, UserListSnapshot } from './messages.js';
 import { hardenWorker } from './worker-hardening.js';
 
 interface PluginContext {
@@ -28,6 +28,8 @@ const channel = new net.Socket({ fd: 3, readable: true, writable: true });
 const reader = new FrameReader(maxHostFrameBytes);
 const secretRequests = new Map<number, { resolve(value: string | undefined): void; reject(error: Error): void }>();
 let nextSecretRequest = 1;
+/** The names the store has for the running call; undefined: unknown, so every lookup asks. */
+let knownSecrets: Set<string> | undefined;
 let plugin: { Plugin: PluginClass; context: PluginContext; config: string } | undefined;
 
 const send = (message: unknown): void => void channel.write(encodeFrame(message));
@@ -41,7 +43,10 @@ channel.on('error', () => process.exit(0));
 
 function receive(message: HostMessage): void {
   if (message.type === 'init') void load(message);
-  else if (message.type === 'call') void call(message.id, message.hook, message.args);
+  else if (message.type === 'call') {
+    knownSecrets = message.secretNames && new Set(message.secretNames.map(secretKey));
+    void call(message.id, message.hook, message.args);
+  }
   else settleSecret(message);
 }
 
@@ -87,9 +92,14 @@ function log(level: string, message: string): void {
 }
 
 function secret(section: string, option: string): Promise<string | undefined> {
+  if (knownSecrets && !knownSecrets.has(secretKey([String(section), String(option)]))) return Promise.resolve(undefined);
   const id = nextSecretRequest++;
   send({ type: 'secret', id, section: String(section), option: String(option) });
   return new Promise((resolve, reject) => secretRequests.set(id, { resolve, reject }));
+}
+
+function secretKey(name: SecretName): string {
+  return JSON.stringify(name);
 }
 
 function settleSecret(answer: Extract<HostMessage, { type: 'secret' }>): void {

@@ -53,6 +53,7 @@ export class AaPluginHost {
           ephemeralDir: join(dataDir, 'plugin-ephemeral', configuration.name),
           userLists,
           secret: async (section, option) => pluginSecret(options.credentialStore(), configuration.name, section, option),
+          secretNames: () => options.credentialStore()?.pluginSecretNames(configuration.name),
           log,
           ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
         });

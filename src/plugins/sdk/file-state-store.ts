@@ -77,12 +77,23 @@ async function commit(dir: string, version: number, record: { value?: JsonValue 
   }
   try {
     await link(temp, join(dir, `${version}.json`));
+    // The new name must survive a power cut too: a lost OTP replay record would let a code in twice.
+    await syncDirectory(dir);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
   } finally {
     await unlink(temp);
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

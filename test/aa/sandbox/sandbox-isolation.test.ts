@@ -134,6 +134,27 @@ t.test("a plugin gets its own configuration's secrets through the host, and only
   t.notOk(lines.some((line) => JSON.stringify(line).includes('alpha-skey')), 'no secret value in the log');
 });
 
+t.test('with the names of its entries, the worker answers lookups of other names itself; without them every lookup asks', async (t) => {
+  const asked: string[] = [];
+  let names: [string, string][] | undefined = [['duo', 'skey']];
+  const sandbox = await PluginSandbox.start({
+    ...options('gamma', async (section, option) => {
+      asked.push(`${section}/${option}`);
+      return section === 'duo' && option === 'skey' ? 'gamma-skey' : undefined;
+    }),
+    secretNames: () => names,
+  });
+  t.teardown(() => sandbox.close());
+  const ask = [['duo', 'skey'], ['duo', 'ikey'], ['DUO', 'skey'], ['totp', 'digits']];
+  const expected = { 'duo/skey': 'gamma-skey', 'duo/ikey': null, 'DUO/skey': null, 'totp/digits': null };
+  t.strictSame(metadata(await sandbox.call('authenticate', authenticateArgs({ do: 'secret', ask }))), expected);
+  t.strictSame(asked, ['duo/skey'], 'only the name the store has went to the gateway (names compare exactly)');
+  names = undefined;
+  asked.length = 0;
+  t.strictSame(metadata(await sandbox.call('authenticate', authenticateArgs({ do: 'secret', ask }))), expected);
+  t.strictSame(asked, ['duo/skey', 'duo/ikey', 'DUO/skey', 'totp/digits'], 'names unknown (a locked store): every lookup asks');
+});
+
 function listen(server: Server, where: number | string): Promise<Server> {
   return new Promise((resolve) => server.listen(where, () => resolve(server)));
 }
