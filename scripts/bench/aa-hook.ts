@@ -3,18 +3,15 @@
 // that only answers ACCEPT (what the sandbox itself costs: frames, socket, a fresh instance) and the
 // built-in TOTP plugin as `npm run build` packages it (dist/plugins/totp-<version>.zip), installed
 // through the plugin slots and run with its default.cfg, every call a real code check.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseManifest } from '../../src/aa/manifest.js';
 import { PluginSandbox, type AuthenticateArguments, type PluginSandboxOptions } from '../../src/aa/sandbox/index.js';
-import { PluginSlots } from '../../src/aa/slots.js';
-import { sealGuard } from '../../src/config/sealed.js';
 import { createLogger } from '../../src/log/logger.js';
 import { encodeBase32 } from '../../src/plugins/totp/base32.js';
 import { hotp } from '../../src/plugins/totp/hotp.js';
 import type { TeardownHost } from '../../test/e2e/helpers/sshd.js';
+import { installTotp } from './totp-plugin.js';
 
 type AaPlugin = 'trivial' | 'totp';
 
@@ -46,7 +43,6 @@ export interface AaHookSettings {
 
 const TRIVIAL_PLUGIN = "export class Plugin { authenticate() { return { verdict: 'ACCEPT' }; } }\n";
 const SEED = new TextEncoder().encode('12345678901234567890');
-const at = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
 export async function measureAaHooks(t: TeardownHost, settings: AaHookSettings): Promise<AaHookResult> {
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-aa-'));
@@ -121,16 +117,6 @@ async function run(call: () => Promise<{ ms: number; accepted: boolean }>, calls
   const started = performance.now();
   await Promise.all(Array.from({ length: callers }, caller));
   return { ms, wallMs: performance.now() - started, notAccepted };
-}
-
-/** The TOTP zip of this build, installed as the appliance would. */
-async function installTotp(dataDir: string) {
-  const { version } = parseManifest(await readFile(at('../../../src/plugins/totp/MANIFEST')));
-  const zipPath = at(`../../plugins/totp-${version}.zip`);
-  const slots = await PluginSlots.open(dataDir, { guard: sealGuard(() => false), configurations: () => [] });
-  return slots.install('console', zipPath).catch((err: Error) => {
-    throw new Error(`cannot install ${zipPath} (npm run build writes it): ${err.message}`);
-  });
 }
 
 function authenticateArgs(gatewayUser: string, otp: string): AuthenticateArguments {

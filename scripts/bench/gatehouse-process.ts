@@ -38,12 +38,19 @@ export interface GatehouseConfigInput {
   gcHook?: boolean;
   /** Further node options (e.g. --cpu-prof when investigating). */
   nodeArgs?: string[];
+  /** More gateway users with the same key. */
+  extraUsers?: string[];
+  /** Merged into the configuration, and into its one connection policy. */
+  config?: Record<string, unknown>;
+  policy?: Record<string, unknown>;
+  /** Runs on the data directory before the gateway starts (install plugins, fill the credential store). */
+  prepare?(dataDir: string): Promise<void>;
 }
 
 export async function startGatehouse(t: TeardownHost, input: GatehouseConfigInput): Promise<GatehouseProcess> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'gatehouse-bench-'));
   const config = {
-    users: [{ name: input.user, authorizedKeys: [input.authorizedKey] }],
+    users: [input.user, ...(input.extraUsers ?? [])].map((name) => ({ name, authorizedKeys: [input.authorizedKey] })),
     connectionPolicies: [
       {
         name: 'bench',
@@ -51,10 +58,13 @@ export async function startGatehouse(t: TeardownHost, input: GatehouseConfigInpu
         targets: [{ host: '127.0.0.1', ports: '*' }],
         hostKeyPolicy: 'trust-on-first-use',
         credentials: { type: 'gateway-key' },
+        ...input.policy,
       },
     ],
     logging: { level: input.logLevel ?? 'info' },
+    ...input.config,
   };
+  await input.prepare?.(dataDir);
   await fs.writeFile(path.join(dataDir, 'config.json'), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
   const logFile = path.join(dataDir, 'gateway.log');
   const logFd = openSync(logFile, 'a', 0o600);

@@ -77,7 +77,7 @@ export async function negotiatedLegs(paths: SshPath[], viaGatewayToDebug: SshPat
     const run = await timedSsh(p, 'true', 30_000, ['-v']);
     const found = parseKex(run.stderr);
     const names =
-      p.id.startsWith('direct') ? ['client → sshd'] : p.id === 'gatehouse' ? ['client → Gatehouse'] : ['client → bastion sshd', 'client → sshd (inside the bastion tunnel)'];
+      p.id.startsWith('direct') ? ['client → sshd'] : p.id.startsWith('gatehouse') ? ['client → Gatehouse'] : ['client → bastion sshd', 'client → sshd (inside the bastion tunnel)'];
     found.forEach((f, i) => legs.push({ path: p.id, leg: names[i] ?? `leg ${i + 1}`, ...f }));
     if (p.id === 'gatehouse') {
       const before = debugSshd.logs().length;

@@ -584,6 +584,14 @@ function interpret(r: ReportInput, tRows: ThroughputRow[], lRows: LoginRow[], mR
           : 'A relayed login does two SSH handshakes in sequence (client→relay, then relay→target), so some overhead against a like-for-like direct login is inherent; ProxyJump pays it too, plus a second ssh process.'),
     );
   }
+  const totpLogin = lRows.find((x) => x.path === 'gatehouse-totp');
+  if (gl && totpLogin) {
+    lines.push(
+      `Second factor: a login through Gatehouse with the TOTP plugin (code in the login name) takes ${fmt(totpLogin.median, 0)} ms (median), ` +
+        `${fmt(totpLogin.median - gl.median, 0)} ms more than without a plugin (${fmt(gl.median, 0)} ms): the authenticate and authorize hook calls through the sandbox, ` +
+        'the code check with its replay record fsynced, and the session_ended call after the client has gone (not in the wall time).',
+    );
+  }
   const lost = r.gateway.exitStatusLost;
   if (lost && lost.lost > 0) {
     lines.push(

@@ -24,6 +24,7 @@ import { busySince, loadAverage, machineCpu, taskTimeSince } from './cpu.js';
 import { sleep } from './stats.js';
 import { measureThroughput, type ThroughputSample } from './throughput.js';
 import { measureAaHooks, type AaHookResult } from './aa-hook.js';
+import { startTotpGatehouse } from './totp-login.js';
 
 const parts = ['throughput', 'login', 'memory', 'aa'] as const;
 const SSH_PARTS: readonly Part[] = ['throughput', 'login', 'memory'];
@@ -150,6 +151,8 @@ async function main(): Promise<number> {
         await bastion.authorizeKey(key.publicLine);
         const gw = await startGatehouse(t, { user: target.user, authorizedKey: key.publicLine });
         await target.authorizeKey(gw.upstreamPublicLine);
+        // One login per enrolled user: the warm-up and measured runs, and the first login below.
+        const totp = await startTotpGatehouse(t, target, key.publicLine, settings.loginRuns + settings.loginWarmup + 1);
         // CPU accounting groups for the throughput runs (n/a where cgroups cannot be used).
         const groups = { client: CpuGroup.create(t, 'client', everything), relay: CpuGroup.create(t, 'relay', everything), target: CpuGroup.create(t, 'target', everything) };
         const cpuGroups =
@@ -168,6 +171,7 @@ async function main(): Promise<number> {
           { id: 'direct', label: 'direct', args: direct(clientConfig) },
           { id: 'direct-c25519', label: 'direct, curve25519', args: direct(pinnedConfig) },
           { id: 'gatehouse', label: 'Gatehouse', args: viaGateway(clientConfig, target) },
+          totp.path(clientConfig),
           { id: 'proxyjump', label: 'ProxyJump', args: jump(clientConfig) },
           { id: 'proxyjump-c25519', label: 'ProxyJump, curve25519', args: jump(pinnedConfig) },
         ];
@@ -181,6 +185,7 @@ async function main(): Promise<number> {
           { id: 'direct', label: 'direct', how: 'OpenSSH `ssh` → target sshd (default key exchange)' },
           { id: 'direct-c25519', label: 'direct, curve25519', how: `the same with \`KexAlgorithms ${PINNED_KEX}\`` },
           { id: 'gatehouse', label: 'Gatehouse', how: '`ssh -p GW -l gh-e2e@127.0.0.1:TARGETPORT 127.0.0.1` → Gatehouse → target sshd' },
+          { id: 'gatehouse-totp', label: 'Gatehouse + TOTP', how: 'the same through a second Gatehouse whose policy runs the built-in TOTP plugin (default.cfg), the code in the login name: `-l otp=CODE@gu=mfa-N@gh-e2e@127.0.0.1:TARGETPORT`, a new enrolled user per login (a code is accepted once per user)' },
           { id: 'proxyjump', label: 'ProxyJump', how: '`ssh -J gh-e2e@127.0.0.1:BASTIONPORT -p TARGETPORT 127.0.0.1` → bastion sshd (direct-tcpip) → target sshd (default key exchange)' },
           { id: 'proxyjump-c25519', label: 'ProxyJump, curve25519', how: `the same with \`KexAlgorithms ${PINNED_KEX}\` on both hops` },
         ];
@@ -243,6 +248,7 @@ async function main(): Promise<number> {
           gateway.warnings.push(`The gateway logged ${problems.length} warning/error line(s) during throughput/login: ${kinds.map((k) => `"${k}"`).join(', ')}.`);
         }
         gateway.stop = await gw.stop();
+        await totp.gw.stop();
       }
 
       if (want('memory')) {
