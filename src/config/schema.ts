@@ -51,6 +51,8 @@ const localUser = z
 /** A named list of user names (SPS "user list"), e.g. for MFA whitelists. */
 const userList = z.object({ name, users: z.array(z.string().min(1).max(256)).default([]) }).strict();
 
+// Directory secrets (bind passwords, RADIUS shared secrets) are never in the configuration: they
+// live in the credential store, scope "directory", section = the server's name (see directorySecret).
 const ldapServer = z
   .object({
     name,
@@ -66,10 +68,25 @@ const ldapServer = z
   })
   .strict();
 
+const radiusServer = z
+  .object({
+    name,
+    host: z.string().min(1),
+    port: port.default(1812),
+    authType: z.enum(['pap', 'chap']).default('pap'),
+    /** Attempts per request (first try included). */
+    retries: z.number().int().min(1).max(10).default(3),
+    timeoutSeconds: z.number().int().min(1).max(60).default(5),
+    nasIdentifier: z.string().min(1).max(253).default('gatehouse'),
+  })
+  .strict();
+
 const channelPolicy = z
   .object({
     name,
     channels: z.array(z.enum(channelTypes)).default(['shell', 'exec', 'sftp', 'scp']),
+    // A channel type listed here opens only for members of one of its gateway groups (from LDAP or an AA plugin).
+    groupRestrictions: z.partialRecord(z.enum(channelTypes), z.array(z.string().min(1)).min(1)).default({}),
     forwardTargets: z.array(targetRule).default([{ host: '*', ports: '*' }]),
     envAllow: z
       .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'expected a variable name, optionally ending in "*"'))
@@ -79,10 +96,13 @@ const channelPolicy = z
 
 const usermappingRule = z
   .object({
-    gatewayUsers: z.array(z.string().min(1)).min(1, 'expected at least one gateway user (or "*")'),
+    gatewayUsers: z.array(z.string().min(1)).default([]),
+    // Members of any of these gateway groups match too (group names compare case-insensitively, as in LDAP).
+    gatewayGroups: z.array(z.string().min(1)).default([]),
     serverUsers: z.array(z.string().min(1)).min(1, 'expected at least one server user (or "*")'),
   })
-  .strict();
+  .strict()
+  .refine((rule) => rule.gatewayUsers.length + rule.gatewayGroups.length > 0, 'expected at least one gateway user (or "*") or gateway group');
 
 /** Who may log in as a server user other than their own gateway user ("gu=alice@root@db1"). */
 const usermappingPolicy = z.object({ name, rules: z.array(usermappingRule).default([]) }).strict();
@@ -111,6 +131,13 @@ const credentials = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
+/** Who checks the first factor: the local users (passwords and keys), an LDAP server (bind) or a RADIUS server. */
+const gatewayAuthentication = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('local') }).strict(),
+  z.object({ type: z.literal('ldap'), server: name }).strict(),
+  z.object({ type: z.literal('radius'), server: name }).strict(),
+]);
+
 const connectionPolicy = z
   .object({
     name,
@@ -121,6 +148,7 @@ const connectionPolicy = z
     channelPolicy: name.default('default'),
     usermappingPolicy: name.optional(),
     aaPluginConfiguration: name.optional(),
+    gatewayAuthentication: gatewayAuthentication.default({ type: 'local' }),
     hostKeyPolicy: z.enum(['strict', 'trust-on-first-use']).default('trust-on-first-use'),
     credentials: credentials.default({ type: 'passthrough' }),
     connectTimeoutSeconds: z.number().int().min(1).max(300).default(15),
@@ -187,6 +215,7 @@ export const configSchema = z
     users: z.array(localUser).default([]),
     userLists: z.array(userList).default([]),
     ldapServers: z.array(ldapServer).default([]),
+    radiusServers: z.array(radiusServer).default([]),
     connectionPolicies: z.array(connectionPolicy).min(1, 'expected at least one connection policy'),
     channelPolicies: z.array(channelPolicy).prefault([{ name: 'default' }]),
     usermappingPolicies: z.array(usermappingPolicy).default([]),
@@ -202,7 +231,7 @@ export const configSchema = z
   .superRefine((config, ctx) => {
     const unique = (values: string[], path: string, what: string): void => noDuplicates(values, [path], what, ctx);
     unique(config.users.map((u) => u.name), 'users', 'user');
-    for (const section of ['userLists', 'ldapServers', 'connectionPolicies', 'channelPolicies', 'usermappingPolicies', 'aaPluginConfigurations', 'credentialStores', 'syslogTargets'] as const) {
+    for (const section of ['userLists', 'ldapServers', 'radiusServers', 'connectionPolicies', 'channelPolicies', 'usermappingPolicies', 'aaPluginConfigurations', 'credentialStores', 'syslogTargets'] as const) {
       unique(config[section].map((item) => item.name), section, 'name');
     }
     unique(config.connectionPolicies.map((p) => `${p.listen.address}:${p.listen.port}`), 'connectionPolicies', 'listen address');
@@ -214,6 +243,8 @@ export const configSchema = z
       'usermapping policy': names(config.usermappingPolicies),
       'AA plugin configuration': names(config.aaPluginConfigurations),
       'credential store': names(config.credentialStores),
+      'LDAP server': names(config.ldapServers),
+      'RADIUS server': names(config.radiusServers),
     };
     config.connectionPolicies.forEach((policy, index) => {
       const refer = (field: keyof typeof known, value: string | undefined, path: (string | number)[]): void => {
@@ -225,6 +256,8 @@ export const configSchema = z
       refer('usermapping policy', policy.usermappingPolicy, ['usermappingPolicy']);
       refer('AA plugin configuration', policy.aaPluginConfiguration, ['aaPluginConfiguration']);
       if (policy.credentials.type === 'credential-store') refer('credential store', policy.credentials.store, ['credentials', 'store']);
+      const auth = policy.gatewayAuthentication;
+      if (auth.type !== 'local') refer(auth.type === 'ldap' ? 'LDAP server' : 'RADIUS server', auth.server, ['gatewayAuthentication', 'server']);
     });
   });
 
@@ -241,3 +274,11 @@ export type ConnectionPolicy = GatehouseConfig['connectionPolicies'][number];
 export type ChannelPolicyConfig = GatehouseConfig['channelPolicies'][number];
 export type UsermappingPolicyConfig = GatehouseConfig['usermappingPolicies'][number];
 export type TargetRuleConfig = z.infer<typeof targetRule>;
+export type LdapServerConfig = GatehouseConfig['ldapServers'][number];
+export type RadiusServerConfig = GatehouseConfig['radiusServers'][number];
+
+/** Where a directory's secret lives in the credential store: scope "directory", section = server name. */
+export const directorySecret = {
+  ldapBindPassword: (server: string) => ({ scope: 'directory', section: server, option: 'bind_password' }),
+  radiusSharedSecret: (server: string) => ({ scope: 'directory', section: server, option: 'shared_secret' }),
+};

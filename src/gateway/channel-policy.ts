@@ -1,4 +1,5 @@
-// Which channels and environment variables a connection policy lets through.
+// Which channels and environment variables a connection policy lets through, for one connection's
+// gateway groups (a channel type may be restricted to members of some groups).
 import type { ChannelPolicyConfig, ChannelType } from '../config/schema.js';
 import { TargetAllowlist } from '../config/target-rules.js';
 
@@ -14,10 +15,21 @@ export class ChannelPolicy {
   private readonly forwardTargets: TargetAllowlist;
   private readonly envPatterns: string[];
 
-  constructor(private readonly policy: ChannelPolicyConfig) {
+  private readonly groups: Set<string>;
+
+  constructor(
+    private readonly policy: ChannelPolicyConfig,
+    gatewayGroups: readonly string[] = [],
+  ) {
+    this.groups = new Set(gatewayGroups.map((group) => group.toLowerCase()));
     this.allowed = new Set(policy.channels);
     this.forwardTargets = new TargetAllowlist(policy.forwardTargets);
     this.envPatterns = policy.envAllow;
+  }
+
+  /** The same policy as it applies to a connection whose gateway user is in `gatewayGroups`. */
+  forGroups(gatewayGroups: readonly string[]): ChannelPolicy {
+    return new ChannelPolicy(this.policy, gatewayGroups);
   }
 
   decideSession(request: SessionRequest): ChannelDecision {
@@ -43,8 +55,12 @@ export class ChannelPolicy {
   }
 
   private decide(type: ChannelType): ChannelDecision {
-    if (this.allowed.has(type)) return { allowed: true, type };
-    return { allowed: false, reason: `${type} channels are not allowed by channel policy "${this.policy.name}"` };
+    if (!this.allowed.has(type)) return { allowed: false, reason: `${type} channels are not allowed by channel policy "${this.policy.name}"` };
+    const onlyFor = this.policy.groupRestrictions[type];
+    if (onlyFor && !onlyFor.some((group) => this.groups.has(group.toLowerCase()))) {
+      return { allowed: false, reason: `${type} channels are allowed only for members of ${onlyFor.map((g) => `"${printable(g)}"`).join(', ')} by channel policy "${this.policy.name}"` };
+    }
+    return { allowed: true, type };
   }
 }
 

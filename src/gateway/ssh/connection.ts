@@ -90,7 +90,8 @@ export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, de
       },
     );
     upstream.catch(() => undefined);
-    const relay: RelayContext = { upstream: () => upstream, channelPolicy: deps.channelPolicy, record, log, endConnection: () => conn.end() };
+    const channelPolicy = deps.channelPolicy.forGroups(login.gatewayGroups ?? []);
+    const relay: RelayContext = { upstream: () => upstream, channelPolicy, record, log, endConnection: () => conn.end() };
     conn.on('session', (accept) => relaySession(accept, relay));
     conn.on('tcpip', (accept, reject, request) => relayForward(accept, reject, request, relay));
     conn.on('openssh.streamlocal', (_accept, reject) => {
@@ -111,7 +112,7 @@ async function loginToTarget(login: AuthenticatedLogin, deps: ConnectionDeps, re
   if (!deps.targets.allows(target.host, port)) {
     return refuse(record, log, 'target-denied', `target ${where} is not allowed by policy "${policy.name}"`);
   }
-  if (!deps.usermapping.allows(login.gatewayUser, login.username.serverUser)) {
+  if (!deps.usermapping.allows(login.gatewayUser, login.username.serverUser, login.gatewayGroups)) {
     return refuse(record, log, 'usermapping-denied', `gateway user ${login.gatewayUser} may not log in as ${login.username.serverUser} under policy "${policy.name}"`);
   }
   if (aa) await authorize(aa, login, target, port, record, log);
