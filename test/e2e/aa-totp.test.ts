@@ -58,12 +58,14 @@ async function totpLab(tt: Parameters<typeof startLab>[0], changes: Record<strin
 
 t.test('OTP asked interactively, given in the login name, wrong, replayed', async (t) => {
   const lab = await totpLab(t);
-  const asked = await runSsh(lab.login(), 'echo in', { key: lab.key, answers: [['One-time password', code()]] });
+  // One code for both logins: computed twice, a step boundary in between would make it a new code.
+  const first = code();
+  const asked = await runSsh(lab.login(), 'echo in', { key: lab.key, answers: [['One-time password', first]] });
   t.equal(asked.code, 0, asked.stderr);
   t.equal(asked.stdout.toString(), 'in\n');
   t.match(asked.prompts, [/\) One-time password: $/], 'the [auth] prompt of the configuration');
 
-  const replayed = await runSsh(lab.login(code()), 'true', { key: lab.key });
+  const replayed = await runSsh(lab.login(first), 'true', { key: lab.key });
   t.equal(replayed.code, 255, 'the same code again is refused');
   await lab.gw.waitForLog((l) => l.plugin === 'totp' && /refused: .*(replay|already)/i.test(String(l.msg)));
 

@@ -3,6 +3,7 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
 import t, { type Test } from 'tap';
+import { freshTestDir } from './helpers/gateway.js';
 import { randomFile } from './helpers/files.js';
 import { startLab, type Lab } from './helpers/lab.js';
 import { runSsh } from './helpers/ssh-client.js';
@@ -63,7 +64,7 @@ t.test('shell with a pty', async (t) => {
 
 t.test('100 MB piped through arrive intact', async (t) => {
   const lab = await startLab(t);
-  const { path: file, sha256: expected } = await randomFile(t.testdir(), 100 * 1024 * 1024);
+  const { path: file, sha256: expected } = await randomFile(freshTestDir(t), 100 * 1024 * 1024);
   const run = await runSsh(lab.viaGateway(), 'sha256sum', { key: lab.key, stdin: createReadStream(file), timeoutMs: 120_000 });
   t.equal(run.code, 0, run.stderr);
   t.equal(run.stdout.toString().split(' ')[0], expected);

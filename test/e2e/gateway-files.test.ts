@@ -1,6 +1,7 @@
 // sftp and scp (both the SFTP-based default and legacy `scp -O`) through the gateway, checked by checksum.
 import { join } from 'node:path';
 import t from 'tap';
+import { freshTestDir } from './helpers/gateway.js';
 import { randomFile, sha256File } from './helpers/files.js';
 import { startLab } from './helpers/lab.js';
 import { runScp, runSftp } from './helpers/ssh-client.js';
@@ -9,7 +10,7 @@ const size = 8 * 1024 * 1024 + 123;
 
 t.test('sftp put and get', async (t) => {
   const lab = await startLab(t);
-  const dir = t.testdir();
+  const dir = freshTestDir(t);
   const source = await randomFile(dir, size);
   const back = join(dir, 'back.bin');
   const remote = `${lab.sshd.workDir}/sftp.bin`;
@@ -23,7 +24,7 @@ t.test('sftp put and get', async (t) => {
 for (const legacy of [false, true]) {
   t.test(`scp both ways${legacy ? ' (legacy -O protocol)' : ''}`, async (t) => {
     const lab = await startLab(t);
-    const dir = t.testdir();
+    const dir = freshTestDir(t);
     const source = await randomFile(dir, size);
     const remote = `${lab.sshd.workDir}/scp.bin`;
     const up = await runScp(lab.viaGateway(), 'upload', source.path, remote, { key: lab.key, legacy });

@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { createReadStream, readFileSync } from 'node:fs';
 import ssh2 from 'ssh2';
 import t from 'tap';
+import { freshTestDir } from './helpers/gateway.js';
 import { randomFile } from './helpers/files.js';
 import { startLab } from './helpers/lab.js';
 import { freePort } from './helpers/ports.js';
@@ -61,7 +62,7 @@ t.test('clients that disconnect at any step do not disturb the gateway', async (
   });
 
   // 6. Killed in the middle of a transfer.
-  const { path } = await randomFile(t.testdir(), 64 * 1024 * 1024);
+  const { path } = await randomFile(freshTestDir(t), 64 * 1024 * 1024);
   const transfer = spawnSsh(lab.viaGateway(), 'cat > /dev/null', { key: lab.key, stdin: createReadStream(path) });
   await lab.gw.waitForLog((l) => l.msg === 'channel opened');
   await new Promise((r) => setTimeout(r, 300));

@@ -1,5 +1,7 @@
 // Starts a Gatehouse gateway in the test process on a free loopback port, with its log lines
 // captured as objects so tests can assert on the real reasons and events.
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { validateConfig } from '../../../src/config/load.js';
 import { startGateway, type Gateway, type GatewayOptions } from '../../../src/gateway/gateway.js';
@@ -29,7 +31,22 @@ export interface TestGatewayConfig {
   aaTimeoutMs?: number;
 }
 
-export async function startTestGateway(t: TeardownHost & { testdir(): string }, config: TestGatewayConfig = {}, dataDir = t.testdir()): Promise<TestGateway> {
+const testRoots = new WeakMap<object, string>();
+
+/**
+ * A new, empty directory (a gateway's data, a test file) under the test's testdir. Calling t.testdir() again
+ * would empty the whole testdir under a gateway that is still running.
+ */
+export function freshTestDir(t: { testdir(): string }): string {
+  let root = testRoots.get(t);
+  if (root === undefined) {
+    root = t.testdir();
+    testRoots.set(t, root);
+  }
+  return mkdtempSync(join(root, 'd-'));
+}
+
+export async function startTestGateway(t: TeardownHost & { testdir(): string }, config: TestGatewayConfig = {}, dataDir = freshTestDir(t)): Promise<TestGateway> {
   const logs: LogLine[] = [];
   const waiters = new Set<(line: LogLine) => void>();
   const sink = new Writable({

@@ -1,7 +1,7 @@
 // One real sshd behind one in-process gateway, with a client key the gateway accepts: the usual
 // starting point of a gateway end-to-end test.
 import { hashPassword } from '../../../src/auth/local-users.js';
-import { startTestGateway, type TestGateway } from './gateway.js';
+import { freshTestDir, startTestGateway, type TestGateway } from './gateway.js';
 import { makeClientKey, type ClientKey, type SshTarget } from './ssh-client.js';
 import { startSshd, type TeardownHost, type TestSshd } from './sshd.js';
 
@@ -31,7 +31,7 @@ export interface LabOptions {
 export async function startLab(t: TeardownHost & { testdir(): string }, options: LabOptions = {}): Promise<Lab> {
   const sshd = await startSshd(t);
   const key = await makeClientKey(t);
-  const dataDir = t.testdir();
+  const dataDir = freshTestDir(t);
   await options.aa?.prepare(dataDir);
   const gw = await startTestGateway(t, {
     users: [
