@@ -1,5 +1,6 @@
 // First-factor authentication of the local users defined in the configuration: scrypt password hashes and
 // OpenSSH public keys.
+import type { PasswordAuthenticator } from './password-check.js';
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import ssh2 from 'ssh2';
 import type { ParsedKey } from 'ssh2';
@@ -211,7 +212,8 @@ interface DirectoryEntry {
   keys: ParsedAuthorizedKey[];
 }
 
-export class LocalUserDirectory {
+export class LocalUserDirectory implements PasswordAuthenticator {
+  readonly name = 'local';
   readonly #users = new Map<string, DirectoryEntry>();
 
   /** Parses every key and password hash up front so configuration mistakes surface at start. */

@@ -93,6 +93,7 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
         await listenSsh(hostKey, {
           policy,
           users,
+          passwords: users,
           limiter,
           knownHosts,
           credentials: credentialsFor(policy),

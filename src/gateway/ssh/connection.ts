@@ -5,6 +5,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type ssh2 from 'ssh2';
 import type { LocalUserDirectory } from '../../auth/local-users.js';
+import type { PasswordAuthenticator } from '../../auth/password-check.js';
 import type { ConnectionPolicy } from '../../config/schema.js';
 import type { CredentialSource } from '../../credstore/credential-source.js';
 import type { Logger } from '../../log/logger.js';
@@ -26,6 +27,8 @@ import { connectUpstream, UpstreamError } from './upstream.js';
 export interface ConnectionDeps {
   policy: ConnectionPolicy;
   users: LocalUserDirectory;
+  /** The policy's password backend: `users`, or its LDAP or RADIUS server. */
+  passwords: PasswordAuthenticator;
   limiter: ClientRateLimiter;
   knownHosts: KnownHostsStore;
   credentials: CredentialSource;
@@ -56,9 +59,11 @@ export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, de
 
   const firstFactor = new FirstFactor({
     users: deps.users,
+    passwords: deps.passwords,
+    // Passthrough needs the person's password; directory policies authenticate people by password only.
+    publicKeys: deps.passwords === deps.users && !deps.credentials.needsClientPassword,
     limiter: deps.limiter,
     clientIp: info.ip,
-    needsPassword: deps.credentials.needsClientPassword,
     ...(aa ? { aa } : {}),
     log,
     disconnect: () => conn.end(),

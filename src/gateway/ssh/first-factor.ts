@@ -1,9 +1,11 @@
-// Gateway authentication of one SSH connection: parses the username, checks the password or public
-// key of the gateway user (the first factor), hands over to the policy's AA plugin when there is
-// one (the second factor), and throttles failures per client IP.
-// The client learns only "denied" (or the plugin's own deny reason); the log learns why.
+// Gateway authentication of one SSH connection: parses the username, checks the first factor (a
+// password against the policy's backend — local users, LDAP or RADIUS — or a local user's public
+// key), hands over to the policy's AA plugin when there is one (the second factor), and throttles
+// failures per client IP. The client learns only "denied" (or the plugin's own deny reason); the
+// log learns why.
 import type ssh2 from 'ssh2';
 import type { LocalUserDirectory } from '../../auth/local-users.js';
+import { DirectoryUnavailableError, type PasswordAuthenticator, type PasswordCheck } from '../../auth/password-check.js';
 import type { Logger } from '../../log/logger.js';
 import type { AaConversation, Refusal } from '../aa/aa-conversation.js';
 import type { ClientRateLimiter } from '../rate-limit.js';
@@ -15,7 +17,7 @@ export type FirstFactorMethod = 'password' | 'keyboard-interactive' | 'publickey
 export interface AuthenticatedLogin {
   username: ParsedUsername;
   gatewayUser: string;
-  /** Set by the AA plugin (`gateway_groups`); null when nobody said. */
+  /** From the directory (LDAP groups) or the AA plugin (`gateway_groups`); absent when nobody said. */
   gatewayGroups?: string[];
   method: FirstFactorMethod;
   /** Kept only in memory, for credential sources that pass the password through. */
@@ -23,29 +25,43 @@ export interface AuthenticatedLogin {
 }
 
 export interface FirstFactorOptions {
+  /** Local users: their public keys are accepted when `publicKeys` is set. */
   users: LocalUserDirectory;
+  /** Checks passwords: the local users, or the policy's LDAP or RADIUS server. */
+  passwords: PasswordAuthenticator;
+  /** Offer public-key login (local users only; not when the policy needs the person's password). */
+  publicKeys: boolean;
   limiter: ClientRateLimiter;
   clientIp: string;
-  /** Passthrough policies need the person's password, so public keys are not offered. */
-  needsPassword: boolean;
   /** The policy's AA plugin, asked after the first factor. */
   aa?: AaConversation;
   log: Logger;
-  /** Ends the client connection (lockout, too many attempts). */
+  /** Ends the client connection (lockout, too many attempts, directory down). */
   disconnect: () => void;
 }
 
 /** Failed attempts one connection may make before it is dropped, as OpenSSH's MaxAuthTries. */
 const maxFailuresPerConnection = 6;
 
+type Accept = (method: FirstFactorMethod, password: string | undefined, groups: string[] | undefined) => void;
+
+/** A directory's challenge waiting for the client to come back with keyboard-interactive. */
+interface PendingChallenge {
+  gatewayUser: string;
+  check: Extract<PasswordCheck, { ok: 'challenge' }>;
+  password: string;
+  accepted: Accept;
+}
+
 export class FirstFactor {
   login?: AuthenticatedLogin;
   private failures = 0;
   private secondFactor?: SecondFactor;
+  private challenge?: PendingChallenge;
   private readonly methods: ssh2.AuthenticationType[];
 
   constructor(private readonly options: FirstFactorOptions) {
-    this.methods = options.needsPassword ? ['password', 'keyboard-interactive'] : ['publickey', 'password', 'keyboard-interactive'];
+    this.methods = options.publicKeys ? ['publickey', 'password', 'keyboard-interactive'] : ['keyboard-interactive', 'password'];
   }
 
   handle(ctx: ssh2.AuthContext): void {
@@ -58,6 +74,11 @@ export class FirstFactor {
   private async dispatch(ctx: ssh2.AuthContext): Promise<void> {
     if (this.secondFactor) return this.secondFactor.resume(ctx);
     if (ctx.method === 'none') return ctx.reject(this.methods);
+    const challenge = this.challenge;
+    if (challenge && ctx.method === 'keyboard-interactive') {
+      this.challenge = undefined;
+      return this.promptChallenge(ctx, challenge);
+    }
     let username: ParsedUsername;
     try {
       username = parseSshUsername(ctx.username);
@@ -66,9 +87,9 @@ export class FirstFactor {
       return this.refuseUsername(ctx, err);
     }
     const gatewayUser = username.keyValuePairs.gu ?? username.serverUser;
-    const accepted = (method: FirstFactorMethod, password?: string): void => {
-      const login: AuthenticatedLogin = { username, gatewayUser, method, ...(password !== undefined ? { password } : {}) };
-      this.options.log.info({ gatewayUser, method }, 'gateway authentication succeeded');
+    const accepted: Accept = (method, password, groups) => {
+      const login: AuthenticatedLogin = { username, gatewayUser, method, ...(password !== undefined ? { password } : {}), ...(groups ? { gatewayGroups: groups } : {}) };
+      this.options.log.info({ gatewayUser, method, backend: method === 'publickey' ? 'local' : this.options.passwords.name, ...(groups ? { gatewayGroups: groups.length } : {}) }, 'gateway authentication succeeded');
       if (!this.options.aa) return this.succeed(ctx, login);
       this.secondFactor = new SecondFactor(this.options.aa, login, {
         accept: (done) => {
@@ -82,20 +103,96 @@ export class FirstFactor {
 
     switch (ctx.method) {
       case 'password':
-        return (await this.passwordMatches(gatewayUser, ctx.password)) ? accepted('password', ctx.password) : this.refuse(ctx, 'wrong-password', gatewayUser);
+        return this.checkPassword(ctx, gatewayUser, ctx.password, (groups) => accepted('password', ctx.password, groups), accepted);
       case 'keyboard-interactive':
         return this.promptPassword(ctx, gatewayUser, accepted);
       case 'publickey':
-        return this.checkPublicKey(ctx, gatewayUser, () => accepted('publickey'));
+        return this.checkPublicKey(ctx, gatewayUser, () => accepted('publickey', undefined, undefined));
       default:
         return ctx.reject(this.methods);
     }
+  }
+
+  /** Asks the backend; an empty password is refused without asking (never an anonymous bind). */
+  private async checkPassword(ctx: ssh2.AuthContext, gatewayUser: string, password: string, ok: (groups?: string[]) => void, accepted: Accept): Promise<void> {
+    let result: PasswordCheck;
+    try {
+      result = password === '' ? { ok: false, reason: 'empty-password' } : await this.options.passwords.checkPassword(gatewayUser, password);
+    } catch (err) {
+      if (!(err instanceof DirectoryUnavailableError)) throw err;
+      return this.directoryUnavailable(ctx, gatewayUser, err);
+    }
+    if (result.ok === true) return ok(result.groups);
+    if (result.ok === false) {
+      this.options.log.warn({ gatewayUser, backend: this.options.passwords.name, reason: result.reason }, 'gateway password refused');
+      return this.refuse(ctx, result.reason, gatewayUser);
+    }
+    const pending: PendingChallenge = { gatewayUser, check: result, password, accepted };
+    if (ctx.method === 'keyboard-interactive') return this.promptChallenge(ctx, pending);
+    // A challenge needs a prompt: the client is sent on to keyboard-interactive, where it is asked.
+    this.challenge = pending;
+    ctx.reject(['keyboard-interactive']);
+  }
+
+  private promptPassword(ctx: ssh2.KeyboardAuthContext, gatewayUser: string, accepted: Accept): void {
+    ctx.prompt([{ prompt: 'Password: ', echo: false }], (answers) => {
+      const password = Array.isArray(answers) ? (answers[0] ?? '') : '';
+      this.checkPassword(ctx, gatewayUser, password, (groups) => accepted('keyboard-interactive', password, groups), accepted).catch((err: Error) => {
+        this.options.log.error({ err: err.message }, 'password check failed');
+        this.refuse(ctx, 'internal-error', gatewayUser);
+      });
+    });
+  }
+
+  private promptChallenge(ctx: ssh2.KeyboardAuthContext, pending: PendingChallenge): void {
+    const { gatewayUser, check, password, accepted } = pending;
+    ctx.prompt([{ prompt: check.prompt, echo: check.echo }], (answers) => {
+      const answer = Array.isArray(answers) ? (answers[0] ?? '') : '';
+      check
+        .respond(answer)
+        .then(async (next) => {
+          if (next.ok === true) return accepted('keyboard-interactive', password, next.groups);
+          if (next.ok === false) {
+            this.options.log.warn({ gatewayUser, backend: this.options.passwords.name, reason: next.reason }, 'gateway password refused');
+            return this.refuse(ctx, next.reason, gatewayUser);
+          }
+          this.promptChallenge(ctx, { ...pending, check: next });
+        })
+        .catch((err: Error) => {
+          if (err instanceof DirectoryUnavailableError) return this.directoryUnavailable(ctx, gatewayUser, err);
+          this.options.log.error({ err: err.message }, 'challenge answer failed');
+          this.refuse(ctx, 'internal-error', gatewayUser);
+        });
+    });
+  }
+
+  private checkPublicKey(ctx: ssh2.PublicKeyAuthContext, gatewayUser: string, accepted: () => void): void {
+    if (!this.options.publicKeys) return ctx.reject(this.methods);
+    const { users } = this.options;
+    // An offer of an unknown key is not a failure: OpenSSH clients offer every key they hold.
+    if (!users.findKey(gatewayUser, ctx.key)) {
+      this.options.log.debug({ gatewayUser, algo: ctx.key.algo }, 'public key not authorized');
+      return ctx.reject(this.methods);
+    }
+    if (!ctx.signature || !ctx.blob) return ctx.accept();
+    if (users.verifyKeySignature(gatewayUser, ctx.key, ctx.blob, ctx.signature, ctx.hashAlgo)) return accepted();
+    this.refuse(ctx, 'bad-signature', gatewayUser);
   }
 
   private succeed(ctx: ssh2.AuthContext, login: AuthenticatedLogin): void {
     this.login = login;
     this.options.limiter.recordSuccess(this.options.clientIp);
     ctx.accept();
+  }
+
+  /**
+   * The directory did not answer: the login is refused and the connection ended, but it does not
+   * count against the client IP (the person did nothing wrong). A person at a keyboard-interactive
+   * prompt is told why.
+   */
+  private directoryUnavailable(ctx: ssh2.AuthContext, gatewayUser: string, err: DirectoryUnavailableError): void {
+    this.options.log.error({ event: 'directory-unavailable', gatewayUser, backend: this.options.passwords.name, reason: err.message }, 'gateway authentication backend unavailable');
+    this.endWith(ctx, 'the authentication directory is unavailable; try again later');
   }
 
   /**
@@ -108,48 +205,20 @@ export class FirstFactor {
     const { lockedOut, failures } = limiter.recordFailure(clientIp);
     if (lockedOut) log.warn({ event: 'rate-limit-lockout', clientIp, failures }, 'client IP locked out after repeated failures');
     log.warn({ event: 'mfa-denied', gatewayUser, aaConfig: this.options.aa?.sessionInfo.aaConfig, reason: refusal.reason }, 'second factor denied');
+    this.endWith(ctx, refusal.message ?? 'the second factor was not accepted');
+  }
+
+  /** Refuses and disconnects; the message reaches a person at a keyboard-interactive prompt. */
+  private endWith(ctx: ssh2.AuthContext, message: string): void {
     const end = (): void => {
       ctx.reject([]);
       this.options.disconnect();
     };
     if (ctx.method === 'keyboard-interactive') {
-      ctx.prompt([], 'Gatehouse', `gatehouse: ${printable(refusal.message ?? 'the second factor was not accepted')}`, end);
+      ctx.prompt([], 'Gatehouse', `gatehouse: ${printable(message)}`, end);
       return;
     }
     end();
-  }
-
-  private async passwordMatches(gatewayUser: string, password: string): Promise<boolean> {
-    if (password === '') return false;
-    const result = await this.options.users.checkPassword(gatewayUser, password);
-    if (!result.ok) this.options.log.warn({ gatewayUser, reason: result.reason }, 'gateway password refused');
-    return result.ok;
-  }
-
-  private promptPassword(ctx: ssh2.KeyboardAuthContext, gatewayUser: string, accepted: (m: FirstFactorMethod, p: string) => void): void {
-    ctx.prompt([{ prompt: 'Password: ', echo: false }], (answers) => {
-      const password = answers?.[0] ?? '';
-      this.passwordMatches(gatewayUser, password).then(
-        (ok) => (ok ? accepted('keyboard-interactive', password) : this.refuse(ctx, 'wrong-password', gatewayUser)),
-        (err: Error) => {
-          this.options.log.error({ err: err.message }, 'password check failed');
-          this.refuse(ctx, 'internal-error', gatewayUser);
-        },
-      );
-    });
-  }
-
-  private checkPublicKey(ctx: ssh2.PublicKeyAuthContext, gatewayUser: string, accepted: () => void): void {
-    if (this.options.needsPassword) return ctx.reject(this.methods);
-    const { users } = this.options;
-    // An offer of an unknown key is not a failure: OpenSSH clients offer every key they hold.
-    if (!users.findKey(gatewayUser, ctx.key)) {
-      this.options.log.debug({ gatewayUser, algo: ctx.key.algo }, 'public key not authorized');
-      return ctx.reject(this.methods);
-    }
-    if (!ctx.signature || !ctx.blob) return ctx.accept();
-    if (users.verifyKeySignature(gatewayUser, ctx.key, ctx.blob, ctx.signature, ctx.hashAlgo)) return accepted();
-    this.refuse(ctx, 'bad-signature', gatewayUser);
   }
 
   private refuseUsername(ctx: ssh2.AuthContext, err: UsernameError): void {
@@ -179,7 +248,7 @@ export class FirstFactor {
   }
 }
 
-/** A plugin's message made safe for the person's terminal: one line, no control sequences. */
+/** A message made safe for the person's terminal: one line, no control sequences. */
 function printable(message: string): string {
   const line = message.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, ' ');
   return line.length > 200 ? `${line.slice(0, 199)}…` : line;
