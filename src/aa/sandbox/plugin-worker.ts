@@ -1,5 +1,5 @@
 // The gateway's side of one plugin worker process: starts it, runs one hook call at a time on it
-// with a deadline, answers its secret requests, relays its output, watches its memory, and says
+// with a deadline, answers its lookups (secrets, LDAP), relays its output, watches its memory, and says
 // why it died. Everything the worker sends is untrusted and checked.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Duplex } from 'node:stream';
@@ -8,7 +8,7 @@ import { encodeFrame, FrameError, FrameReader } from './frames.js';
 import type { HookName } from './hook-arguments.js';
 import { limits, type FailureKind } from './hook-result.js';
 import { LineSplitter } from './line-splitter.js';
-import { maxWorkerFrameBytes, workerMessageSchema, type HostMessage, type SecretName, type WorkerMessage } from './messages.js';
+import { lookupArity, maxWorkerFrameBytes, workerMessageSchema, type HostMessage, type LookupKind, type SecretName, type WorkerMessage } from './messages.js';
 import { PluginLog } from './plugin-log.js';
 import { residentMemoryMb } from './resident-memory.js';
 import type { WorkerLaunch } from './worker-launch.js';
@@ -20,8 +20,16 @@ export interface PluginWorkerOptions {
   memoryLimitMb: number;
   startTimeoutMs: number;
   secret: (section: string, option: string) => Promise<string | undefined>;
+  /** The gateway's LDAP servers, by name, when it has any. */
+  ldap?: PluginLdap;
   /** A child logger carrying `plugin: <name>`. */
   log: Logger;
+}
+
+/** What plugins may look up in the gateway's LDAP servers (`[ldap_server] name=` of their configuration). */
+export interface PluginLdap {
+  userGroups(server: string, user: string): Promise<string[] | undefined>;
+  userAttribute(server: string, user: string, attribute: string): Promise<string | undefined>;
 }
 
 export type CallOutcome =
@@ -36,9 +44,17 @@ export interface WorkerDeath {
 
 const memoryPollMs = 50;
 const outputLinesPerSecond = 100;
-/** Section and option names a plugin may ask about; the SDK's are a few words. */
-const maxSecretNameLength = 256;
-const maxOpenSecretRequests = 16;
+/** Length of each lookup argument (names, users, attributes); the SDK's are a few words. */
+const maxLookupArgumentLength = 256;
+const maxOpenLookups = 16;
+/** What an LDAP answer may carry into a worker. */
+const maxGroups = 10_000;
+const maxValueLength = 64 * 1024;
+const lookupFailures: Record<LookupKind, string> = {
+  secret: 'the credential store could not answer',
+  'ldap-groups': 'the LDAP server could not answer',
+  'ldap-attribute': 'the LDAP server could not answer',
+};
 const outOfMemoryMarker = /JavaScript heap out of memory|Reached heap limit/;
 const errorLine = /^(Uncaught )?[A-Za-z]*(Error|Exception)\b/;
 
@@ -52,7 +68,7 @@ export class PluginWorker {
   #ready: { resolve(): void; reject(error: Error): void } | undefined;
   #call: { id: number; resolve(outcome: CallOutcome): void } | undefined;
   #nextCallId = 1;
-  #openSecretRequests = 0;
+  #openLookups = 0;
   /** Set when the gateway kills the worker, so that its death is reported for the right reason. */
   #killedFor: WorkerDeath | undefined;
   #heapExhausted = false;
@@ -167,8 +183,8 @@ export class PluginWorker {
         return this.#kill('crashed', `the plugin could not be loaded: ${message.message}`);
       case 'log':
         return this.#output.line('log', message.message, message.level);
-      case 'secret':
-        return void this.#answerSecret(message.id, message.section, message.option);
+      case 'lookup':
+        return void this.#answerLookup(message.id, message.lookup, message.args);
       case 'returned':
         return this.#settle(message.id, { kind: 'returned', value: message.value });
       case 'no-hook':
@@ -185,21 +201,38 @@ export class PluginWorker {
     this.#call.resolve(outcome);
   }
 
-  /** The answer goes to this worker only, and only what the sandbox's own secret callback gives. */
-  async #answerSecret(id: number, section: string, option: string): Promise<void> {
-    if (section.length > maxSecretNameLength || option.length > maxSecretNameLength || this.#openSecretRequests >= maxOpenSecretRequests) {
-      return this.#send({ type: 'secret', id, error: 'secret request refused' });
+  /** The answer goes to this worker only, and only what the sandbox's own callbacks give. */
+  async #answerLookup(id: number, kind: LookupKind, args: string[]): Promise<void> {
+    if (args.length !== lookupArity[kind] || args.some((arg) => arg.length > maxLookupArgumentLength) || this.#openLookups >= maxOpenLookups) {
+      return this.#send({ type: 'lookup', id, error: `${kind} request refused` });
     }
-    this.#openSecretRequests++;
+    this.#openLookups++;
     try {
-      const value = await this.#options.secret(section, option);
-      this.#send({ type: 'secret', id, value: typeof value === 'string' ? value : undefined });
+      const value = await this.#lookup(kind, args);
+      this.#send({ type: 'lookup', id, ...(value !== undefined ? { value } : {}) });
     } catch (error) {
-      this.#options.log.warn({ source: 'sandbox', section, option, err: error }, 'credential store lookup for the plugin failed');
-      this.#send({ type: 'secret', id, error: 'the credential store could not answer' });
+      const [first, second] = args;
+      const where = kind === 'secret' ? { section: first, option: second } : { ldapServer: first, user: second };
+      this.#options.log.warn({ source: 'sandbox', lookup: kind, ...where, err: error }, `${kind === 'secret' ? 'credential store' : 'LDAP'} lookup for the plugin failed`);
+      this.#send({ type: 'lookup', id, error: lookupFailures[kind] });
     } finally {
-      this.#openSecretRequests--;
+      this.#openLookups--;
     }
+  }
+
+  async #lookup(kind: LookupKind, [first, second, third]: string[]): Promise<string | string[] | undefined> {
+    if (kind === 'secret') {
+      const value = await this.#options.secret(first as string, second as string);
+      return typeof value === 'string' ? value : undefined;
+    }
+    const { ldap } = this.#options;
+    if (!ldap) throw new Error('this gateway has no LDAP servers');
+    if (kind === 'ldap-attribute') {
+      const value = await ldap.userAttribute(first as string, second as string, third as string);
+      return typeof value === 'string' && value.length <= maxValueLength ? value : undefined;
+    }
+    const groups = await ldap.userGroups(first as string, second as string);
+    return groups?.filter((group) => typeof group === 'string' && group.length <= maxLookupArgumentLength).slice(0, maxGroups);
   }
 
   #relay(stream: Readable, source: 'stdout' | 'stderr'): void {

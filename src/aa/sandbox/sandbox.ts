@@ -5,7 +5,7 @@ import type { Logger } from '../../log/logger.js';
 import { pickArguments, type HookArguments, type HookName } from './hook-arguments.js';
 import { interpretMissingHook, interpretReturn, sandboxDenial, type HookResult } from './hook-result.js';
 import type { SecretName, UserListSnapshot } from './messages.js';
-import { PluginWorker, type CallOutcome } from './plugin-worker.js';
+import { PluginWorker, type CallOutcome, type PluginLdap } from './plugin-worker.js';
 import { prepareSandboxPaths } from './sandbox-paths.js';
 import { workerLaunch } from './worker-launch.js';
 
@@ -40,6 +40,8 @@ export interface PluginSandboxOptions {
    * plugins built on the SDK ask the store about every option they read.
    */
   secretNames?: () => SecretName[] | undefined;
+  /** The gateway's LDAP servers, for `[whitelist source=ldap_server_group]` and `[usermapping source=ldap_server]`. */
+  ldap?: PluginLdap;
   log: Logger;
 }
 
@@ -88,7 +90,7 @@ export class PluginSandbox {
     const init = { entry: paths.entry, config: options.configText, stateDir: paths.stateDir, ephemeralDir: paths.ephemeralDir, userLists: options.userLists ?? {} };
     const memoryLimitMb = memoryMb + memoryOverheadMb;
     const spawnWorker = (): Promise<PluginWorker> =>
-      PluginWorker.start({ launch, init, memoryLimitMb, startTimeoutMs: workerStartTimeoutMs, secret: options.secret, log });
+      PluginWorker.start({ launch, init, memoryLimitMb, startTimeoutMs: workerStartTimeoutMs, secret: options.secret, ...(options.ldap ? { ldap: options.ldap } : {}), log });
     const secretNames = (): SecretName[] | undefined => options.secretNames?.();
     const sandbox = new PluginSandbox({ size: poolSize, timeoutMs, spawnWorker, secretNames }, log);
     const first = await Promise.allSettled(Array.from({ length: poolSize }, () => spawnWorker()));

@@ -5,12 +5,16 @@ import net from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { encodeFrame, FrameReader } from './frames.js';
 import type { HookName } from './hook-arguments.js';
-import type { HostMessage, SecretName, UserListSnapshot } from './messages.js';
+import type { HostMessage, LookupKind, SecretName, UserListSnapshot } from './messages.js';
 import { hardenWorker } from './worker-hardening.js';
 
 interface PluginContext {
   log(level: string, message: string): void;
   secret(section: string, option: string): Promise<string | undefined>;
+  ldap: {
+    userGroups(server: string, user: string): Promise<string[] | undefined>;
+    userAttribute(server: string, user: string, attribute: string): Promise<string | undefined>;
+  };
   stateDir: string;
   ephemeralDir: string;
   userList(name: string): Promise<UserListSnapshot | undefined>;
@@ -26,8 +30,8 @@ const maxHostFrameBytes = 16 * 1024 * 1024;
 hardenWorker();
 const channel = new net.Socket({ fd: 3, readable: true, writable: true });
 const reader = new FrameReader(maxHostFrameBytes);
-const secretRequests = new Map<number, { resolve(value: string | undefined): void; reject(error: Error): void }>();
-let nextSecretRequest = 1;
+const lookups = new Map<number, { resolve(value: string | string[] | undefined): void; reject(error: Error): void }>();
+let nextLookup = 1;
 /** The names the store has for the running call; undefined: unknown, so every lookup asks. */
 let knownSecrets: Set<string> | undefined;
 let plugin: { Plugin: PluginClass; context: PluginContext; config: string } | undefined;
@@ -47,7 +51,7 @@ function receive(message: HostMessage): void {
     knownSecrets = message.secretNames && new Set(message.secretNames.map(secretKey));
     void call(message.id, message.hook, message.args);
   }
-  else settleSecret(message);
+  else settleLookup(message);
 }
 
 async function load(init: Extract<HostMessage, { type: 'init' }>): Promise<void> {
@@ -56,7 +60,11 @@ async function load(init: Extract<HostMessage, { type: 'init' }>): Promise<void>
     if (typeof module.Plugin !== 'function') throw new Error('the entry point does not export a class Plugin');
     const userLists = new Map(Object.entries(init.userLists));
     const userList = async (name: string): Promise<UserListSnapshot | undefined> => userLists.get(String(name));
-    const context: PluginContext = Object.freeze({ log, secret, userList, stateDir: init.stateDir, ephemeralDir: init.ephemeralDir });
+    const ldap = Object.freeze({
+      userGroups: (server: string, user: string) => lookup('ldap-groups', [server, user]) as Promise<string[] | undefined>,
+      userAttribute: (server: string, user: string, attribute: string) => lookup('ldap-attribute', [server, user, attribute]) as Promise<string | undefined>,
+    });
+    const context: PluginContext = Object.freeze({ log, secret, ldap, userList, stateDir: init.stateDir, ephemeralDir: init.ephemeralDir });
     plugin = { Plugin: module.Plugin as PluginClass, context, config: init.config };
     send({ type: 'ready' });
   } catch (error) {
@@ -93,18 +101,22 @@ function log(level: string, message: string): void {
 
 function secret(section: string, option: string): Promise<string | undefined> {
   if (knownSecrets && !knownSecrets.has(secretKey([String(section), String(option)]))) return Promise.resolve(undefined);
-  const id = nextSecretRequest++;
-  send({ type: 'secret', id, section: String(section), option: String(option) });
-  return new Promise((resolve, reject) => secretRequests.set(id, { resolve, reject }));
+  return lookup('secret', [section, option]) as Promise<string | undefined>;
+}
+
+function lookup(kind: LookupKind, args: string[]): Promise<string | string[] | undefined> {
+  const id = nextLookup++;
+  send({ type: 'lookup', id, lookup: kind, args: args.map(String) });
+  return new Promise((resolve, reject) => lookups.set(id, { resolve, reject }));
 }
 
 function secretKey(name: SecretName): string {
   return JSON.stringify(name);
 }
 
-function settleSecret(answer: Extract<HostMessage, { type: 'secret' }>): void {
-  const request = secretRequests.get(answer.id);
-  secretRequests.delete(answer.id);
+function settleLookup(answer: Extract<HostMessage, { type: 'lookup' }>): void {
+  const request = lookups.get(answer.id);
+  lookups.delete(answer.id);
   if (answer.error !== undefined) request?.reject(new Error(answer.error));
   else request?.resolve(answer.value);
 }

@@ -89,7 +89,7 @@ t.test('the plugin sees exactly the contract names of each hook, and the configu
     const { gateway_internal: _, ...sent } = args;
     t.strictSame(seen, sent, `${hook} got the values`);
     if (hook !== 'session_ended') {
-      t.match(metadata(result), { configuration: configText, contextKeys: ['ephemeralDir', 'log', 'secret', 'stateDir', 'userList'] });
+      t.match(metadata(result), { configuration: configText, contextKeys: ['ephemeralDir', 'ldap', 'log', 'secret', 'stateDir', 'userList'] });
     }
   }
 });

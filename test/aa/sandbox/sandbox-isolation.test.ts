@@ -155,6 +155,33 @@ t.test('with the names of its entries, the worker answers lookups of other names
   t.strictSame(asked, ['duo/skey', 'duo/ikey', 'DUO/skey', 'totp/digits'], 'names unknown (a locked store): every lookup asks');
 });
 
+t.test('LDAP lookups reach the gateway’s directories, bounded; without directories they fail', async (t) => {
+  const asked: string[] = [];
+  const ldap = {
+    userGroups: async (server: string, user: string) => {
+      asked.push(`groups ${server}/${user}`);
+      if (server === 'down') throw new Error('ldaps://dc1: connect ETIMEDOUT');
+      return user === 'many' ? Array.from({ length: 20_000 }, (_, i) => `g${i}`) : user === 'alice' ? ['ops', 'x'.repeat(300)] : undefined;
+    },
+    userAttribute: async (server: string, user: string, attribute: string) => {
+      asked.push(`attribute ${server}/${user}/${attribute}`);
+      return attribute === 'huge' ? 'x'.repeat(100_000) : `${user}@example.com`;
+    },
+  };
+  const sandbox = await PluginSandbox.start({ ...options('delta'), ldap });
+  const without = await PluginSandbox.start(options('epsilon'));
+  t.teardown(() => Promise.all([sandbox.close(), without.close()]));
+  const ask = [['corp', 'alice'], ['corp', 'nobody'], ['corp', 'alice', 'mail'], ['corp', 'alice', 'huge'], ['down', 'alice'], ['corp', 'u'.repeat(300)]];
+  const { answers } = metadata(await sandbox.call('authenticate', authenticateArgs({ do: 'ldap', ask }))) as { answers: unknown[] };
+  t.strictSame(answers, [['ops'], null, 'alice@example.com', null, 'rejected: the LDAP server could not answer', 'rejected: ldap-groups request refused'], 'overlong names and values are dropped; failures are generic');
+  t.notOk(asked.some((line) => line.includes('u'.repeat(300))), 'an overlong argument never reaches the directory');
+  const many = metadata(await sandbox.call('authenticate', authenticateArgs({ do: 'ldap', ask: [['corp', 'many']] }))) as { answers: unknown[] };
+  t.strictSame(many.answers, [{ count: 10_000 }], 'at most 10,000 groups');
+  t.match(lines.find((line) => line.msg === 'LDAP lookup for the plugin failed'), { aaConfig: 'delta', ldapServer: 'down', user: 'alice' });
+  const none = metadata(await without.call('authenticate', authenticateArgs({ do: 'ldap', ask: [['corp', 'alice']] }))) as { answers: unknown[] };
+  t.strictSame(none.answers, ['rejected: the LDAP server could not answer']);
+});
+
 function listen(server: Server, where: number | string): Promise<Server> {
   return new Promise((resolve) => server.listen(where, () => resolve(server)));
 }
