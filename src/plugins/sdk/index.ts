@@ -22,4 +22,4 @@ export type { StateChange, StateStore } from './state-store.js';
 export { FileStateStore } from './file-state-store.js';
 export { AuthenticationCache, mayReuse, type AuthenticationCacheSettings, type CacheEntry } from './authentication-cache.js';
 export { ConnectionLimiter, connectionLimitKey } from './connection-limit.js';
-export { MfaPlugin, AUTH_SECTION, DEFAULT_PROMPT } from './mfa-plugin.js';
+export { MfaPlugin, AUTH_SECTION, DEFAULT_PROMPT, type MfaChallenge } from './mfa-plugin.js';

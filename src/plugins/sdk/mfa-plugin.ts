@@ -40,6 +40,16 @@ interface Turn {
 
 class BackendTimeout extends Error {}
 
+/**
+ * A backend's follow-up question instead of a yes or no (a RADIUS Access-Challenge): asked as
+ * NEEDINFO, with `state` kept in the cookie and handed to the `otpVerify` of the answer. The
+ * question's key must be one of `passwordKeys`, so that the answer comes back as the code.
+ */
+export interface MfaChallenge {
+  question: Question;
+  state: string;
+}
+
 export abstract class MfaPlugin {
   protected readonly log: PluginLogger;
   /** Persistent state of this plugin configuration (authentication cache, OTP replay). */
@@ -66,11 +76,20 @@ export abstract class MfaPlugin {
   /** The `[section]` of the backend's own options, including `timeout` and `ignore_conn_err`. */
   protected abstract readonly backendSection: string;
 
-  /** True when `code` is a valid one-time password of `identity`; may throw the SDK's backend errors. */
-  protected abstract otpVerify(identity: string, code: string, signal: AbortSignal): Promise<boolean>;
+  /**
+   * True when `code` is a valid one-time password of `identity`, or a follow-up question;
+   * `challengeState` is the state of the question `code` answers. May throw the SDK's backend errors.
+   */
+  protected abstract otpVerify(identity: string, code: string, signal: AbortSignal, challengeState?: string): Promise<boolean | MfaChallenge>;
 
   /** Backends that can send a push notification implement this; an empty OTP answer then means push. */
   protected pushVerify?(identity: string, signal: AbortSignal): Promise<boolean>;
+
+  /** Key-value pairs holding the one-time password, the first present wins; the SDK asks for `otp`. */
+  protected readonly passwordKeys: readonly string[] = [OTP_KEY];
+
+  /** Key-value pairs that, when not empty, name the MFA identity instead of the (mapped) username. */
+  protected readonly identityKeys: readonly string[] = [];
 
   protected get config(): PluginConfiguration {
     if (this.parsed instanceof PluginConfigurationError) throw this.parsed;
@@ -179,12 +198,13 @@ export abstract class MfaPlugin {
   }
 
   /**
-   * The OTP: `otp` from the key-value pairs (login name or an earlier answer; "" means push),
-   * else "" (push) on protocols that cannot prompt, else undefined: ask.
+   * The OTP: the first of `passwordKeys` in the key-value pairs (login name or an earlier answer;
+   * "" means push), else "" (push) on protocols that cannot prompt, else undefined: ask.
    */
   private async mfaPassword(args: ConnectionArgs): Promise<string | undefined> {
     const pairs = args.key_value_pairs ?? {};
-    if (Object.hasOwn(pairs, OTP_KEY)) return pairs[OTP_KEY];
+    const key = this.passwordKeys.find((name) => Object.hasOwn(pairs, name));
+    if (key !== undefined) return pairs[key];
     const interactive = await this.config.getList(AUTH_SECTION, 'interactive_protocols', DEFAULT_INTERACTIVE_PROTOCOLS);
     const protocol = (args.protocol ?? '').toLowerCase();
     return interactive.some((name) => name.toLowerCase() === protocol) ? undefined : '';
@@ -199,8 +219,13 @@ export abstract class MfaPlugin {
   }
 
   private async verify(turn: Turn): Promise<Outcome> {
-    const identity = turn.state.mfaIdentity ?? username(turn.args) ?? '';
+    const pairs = turn.args.key_value_pairs ?? {};
+    const named = this.identityKeys.map((key) => (Object.hasOwn(pairs, key) ? pairs[key] : undefined)).find((name) => name);
+    const identity = named ?? turn.state.mfaIdentity ?? username(turn.args) ?? '';
     const password = await this.mfaPassword(turn.args);
+    // A challenge is answered once: whatever this attempt gives, its state is spent.
+    const challengeState = turn.state.challengeState;
+    turn.state.challengeState = undefined;
     if (password === undefined) return { verdict: 'DENY', reason: 'No one-time password given' };
     const pushVerify = this.pushVerify;
     if (password === '' && !pushVerify) {
@@ -212,8 +237,13 @@ export abstract class MfaPlugin {
     const ignoreConnectionError = await this.config.getBoolean(this.backendSection, 'ignore_conn_err', false);
     try {
       const verified = await withTimeout(timeoutSeconds * 1000, (signal) =>
-        pushVerify && password === '' ? pushVerify.call(this, identity, signal) : this.otpVerify(identity, password, signal),
+        pushVerify && password === '' ? pushVerify.call(this, identity, signal) : this.otpVerify(identity, password, signal, challengeState),
       );
+      if (typeof verified === 'object') {
+        this.log.info(`MFA (${authentication}) for ${identity}: the backend asks a follow-up question`);
+        turn.state.challengeState = verified.state;
+        return { verdict: 'NEEDINFO', question: verified.question };
+      }
       if (!verified) {
         this.log.warning(`MFA (${authentication}) failed for ${identity}`);
         return { verdict: 'DENY', reason: 'Authentication failed' };

@@ -62,6 +62,16 @@ export class PrivateCookie {
     };
   }
 
+  /** The state of a backend's follow-up question (MfaChallenge) waiting for its answer. */
+  get challengeState(): string | undefined {
+    return typeof this.state.challenge_state === 'string' ? this.state.challenge_state : undefined;
+  }
+
+  set challengeState(state: string | undefined) {
+    if (state === undefined) delete this.state.challenge_state;
+    else this.state.challenge_state = state;
+  }
+
   /** The connection-limit slot authorize took, for session_ended to give back. */
   get connectionLimitKey(): string | undefined {
     return typeof this.state.connection_limit_key === 'string' ? this.state.connection_limit_key : undefined;
