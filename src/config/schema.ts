@@ -66,7 +66,9 @@ const ldapServer = z
     membership: z.enum(['memberOf', 'member', 'uniqueMember', 'memberUid', 'ad-nested']).default('memberOf'),
     timeoutSeconds: z.number().int().min(1).max(120).default(10),
   })
-  .strict();
+  .strict()
+  .refine((server) => server.userFilter.includes('{user}'), { path: ['userFilter'], message: 'expected a filter with {user} where the username goes' })
+  .refine((server) => server.membership === 'memberOf' || server.groupBase !== undefined, { path: ['groupBase'], message: 'this membership style searches groups: expected a groupBase' });
 
 const radiusServer = z
   .object({

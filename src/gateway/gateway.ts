@@ -13,6 +13,7 @@ import { applianceId } from '../system/appliance-id.js';
 import { controlSocketPath, serveControl, type ControlRequest } from '../system/control-socket.js';
 import type { Logger } from '../log/logger.js';
 import { AaPluginHost } from './aa/plugin-host.js';
+import { Directories } from './directories.js';
 import { ChannelPolicy } from './channel-policy.js';
 import { ClientRateLimiter } from './rate-limit.js';
 import { loadOrCreateKey, type HostKey } from './ssh/host-key.js';
@@ -72,10 +73,12 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
     return new PasswordPassthrough();
   };
 
+  const directories = new Directories(config, () => credentialStore.current(), log);
   const aaHost = await AaPluginHost.start({
     config,
     dataDir,
     guard,
+    ldap: directories.forPlugins,
     credentialStore: () => credentialStore.current(),
     log,
     ...(options.aaTimeoutMs !== undefined ? { timeoutMs: options.aaTimeoutMs } : {}),
@@ -86,6 +89,7 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
     // Connections closed with the listeners still tell their plugins that their sessions ended.
     await new Promise((resolve) => setImmediate(resolve));
     await aaHost.close();
+    await directories.close();
   };
   try {
     for (const policy of config.connectionPolicies) {
@@ -93,7 +97,7 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
         await listenSsh(hostKey, {
           policy,
           users,
-          passwords: users,
+          passwords: directories.passwordsFor(policy, users),
           limiter,
           knownHosts,
           credentials: credentialsFor(policy),

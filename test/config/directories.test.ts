@@ -35,6 +35,13 @@ t.test('a dangling server name, an unknown backend, and a secret in the configur
   t.notMatch(secret.message, /"x"/);
 });
 
+t.test('an LDAP server needs {user} in its filter, and a groupBase unless groups come from memberOf', async (t) => {
+  const base = { connectionPolicies: [policy(undefined)] };
+  t.match(thrown(() => validateConfig({ ...base, ldapServers: [{ ...ldap, userFilter: '(uid=alice)' }] })).message, /ldapServers\.0\.userFilter: expected a filter with \{user\}/);
+  t.match(thrown(() => validateConfig({ ...base, ldapServers: [{ ...ldap, membership: 'member' }] })).message, /ldapServers\.0\.groupBase: this membership style searches groups/);
+  t.ok(validateConfig({ ...base, ldapServers: [{ ...ldap, membership: 'member', groupBase: 'ou=groups,dc=example,dc=com' }] }));
+});
+
 t.test('usermapping rules match by gateway user or gateway group, and need at least one of them', async (t) => {
   const base = { connectionPolicies: [policy(undefined)] };
   const config = validateConfig({ ...base, usermappingPolicies: [{ name: 'm', rules: [{ gatewayGroups: ['dba'], serverUsers: ['postgres'] }] }] });

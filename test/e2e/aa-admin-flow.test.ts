@@ -11,7 +11,7 @@ import { decodeBase32 } from '../../src/plugins/totp/base32.js';
 import { hotp, timeStep } from '../../src/plugins/totp/hotp.js';
 import { dropTapSpawnHook } from '../aa/sandbox/helpers/plain-sandbox.js';
 import { cliPath, gatehouse, type CliRun } from '../helpers/cli.js';
-import { totpZipDir } from './helpers/aa.js';
+import { builtInPluginZip } from './helpers/aa.js';
 import { freePort } from './helpers/ports.js';
 import { runSsh } from './helpers/ssh-client.js';
 import { startSshd } from './helpers/sshd.js';
@@ -32,9 +32,7 @@ t.test('install, configure, attach, enroll, log in with password and OTP', async
     return run;
   };
 
-  const zip = (await readdir(totpZipDir)).find((name) => /^totp-.*\.zip$/.test(name));
-  t.ok(zip, 'npm run build made the TOTP plugin zip');
-  await ok(['plugin', 'install', join(totpZipDir, zip as string)]);
+  await ok(['plugin', 'install', await builtInPluginZip('totp')]);
   await ok(['plugin', 'config', 'create', 'otp', '--plugin', 'totp']);
   const port = await freePort();
   const config = JSON.parse((await ok(['config', 'show'])).stdout);

@@ -7,7 +7,7 @@ import type { GatehouseConfig } from '../../config/schema.js';
 import type { LocalCredentialStore } from '../../credstore/local-store.js';
 import type { Logger } from '../../log/logger.js';
 import { PluginSlots } from '../../aa/slots.js';
-import { PluginSandbox, type HookArguments, type HookName, type HookResult, type UserListSnapshot } from '../../aa/sandbox/index.js';
+import { PluginSandbox, type HookArguments, type HookName, type HookResult, type PluginLdap, type UserListSnapshot } from '../../aa/sandbox/index.js';
 
 /** What a connection needs of its policy's AA plugin configuration. */
 export interface AaPlugin {
@@ -20,6 +20,8 @@ export interface AaPluginHostOptions {
   config: GatehouseConfig;
   dataDir: string;
   guard: SealGuard;
+  /** The gateway's LDAP servers, for plugins that name one (`[ldap_server] name=`). */
+  ldap: PluginLdap;
   /** The unlocked credential store, if any: plugins read their own `$` entries from it. */
   credentialStore: () => LocalCredentialStore | undefined;
   log: Logger;
@@ -52,6 +54,7 @@ export class AaPluginHost {
           stateDir: join(dataDir, 'plugin-state', configuration.name),
           ephemeralDir: join(dataDir, 'plugin-ephemeral', configuration.name),
           userLists,
+          ldap: options.ldap,
           secret: async (section, option) => pluginSecret(options.credentialStore(), configuration.name, section, option),
           secretNames: () => options.credentialStore()?.pluginSecretNames(configuration.name),
           log,

@@ -43,7 +43,8 @@ export interface FirstFactorOptions {
 /** Failed attempts one connection may make before it is dropped, as OpenSSH's MaxAuthTries. */
 const maxFailuresPerConnection = 6;
 
-type Accept = (method: FirstFactorMethod, password: string | undefined, groups: string[] | undefined) => void;
+/** Completes a successful first factor on `ctx`: the request being answered, which a challenge may have replaced. */
+type Accept = (ctx: ssh2.AuthContext, method: FirstFactorMethod, password: string | undefined, groups: string[] | undefined) => void;
 
 /** A directory's challenge waiting for the client to come back with keyboard-interactive. */
 interface PendingChallenge {
@@ -87,27 +88,27 @@ export class FirstFactor {
       return this.refuseUsername(ctx, err);
     }
     const gatewayUser = username.keyValuePairs.gu ?? username.serverUser;
-    const accepted: Accept = (method, password, groups) => {
+    const accepted: Accept = (done, method, password, groups) => {
       const login: AuthenticatedLogin = { username, gatewayUser, method, ...(password !== undefined ? { password } : {}), ...(groups ? { gatewayGroups: groups } : {}) };
       this.options.log.info({ gatewayUser, method, backend: method === 'publickey' ? 'local' : this.options.passwords.name, ...(groups ? { gatewayGroups: groups.length } : {}) }, 'gateway authentication succeeded');
-      if (!this.options.aa) return this.succeed(ctx, login);
+      if (!this.options.aa) return this.succeed(done, login);
       this.secondFactor = new SecondFactor(this.options.aa, login, {
-        accept: (done) => {
+        accept: (finished) => {
           this.options.log.info({ gatewayUser: login.gatewayUser, aaConfig: this.options.aa?.sessionInfo.aaConfig }, 'second factor accepted');
-          this.succeed(done, login);
+          this.succeed(finished, login);
         },
-        refuse: (done, refusal) => this.refuseSecondFactor(done, refusal, login.gatewayUser),
+        refuse: (finished, refusal) => this.refuseSecondFactor(finished, refusal, login.gatewayUser),
       }, this.options.log);
-      this.secondFactor.begin(ctx);
+      this.secondFactor.begin(done);
     };
 
     switch (ctx.method) {
       case 'password':
-        return this.checkPassword(ctx, gatewayUser, ctx.password, (groups) => accepted('password', ctx.password, groups), accepted);
+        return this.checkPassword(ctx, gatewayUser, ctx.password, (groups) => accepted(ctx, 'password', ctx.password, groups), accepted);
       case 'keyboard-interactive':
         return this.promptPassword(ctx, gatewayUser, accepted);
       case 'publickey':
-        return this.checkPublicKey(ctx, gatewayUser, () => accepted('publickey', undefined, undefined));
+        return this.checkPublicKey(ctx, gatewayUser, () => accepted(ctx, 'publickey', undefined, undefined));
       default:
         return ctx.reject(this.methods);
     }
@@ -137,7 +138,7 @@ export class FirstFactor {
   private promptPassword(ctx: ssh2.KeyboardAuthContext, gatewayUser: string, accepted: Accept): void {
     ctx.prompt([{ prompt: 'Password: ', echo: false }], (answers) => {
       const password = Array.isArray(answers) ? (answers[0] ?? '') : '';
-      this.checkPassword(ctx, gatewayUser, password, (groups) => accepted('keyboard-interactive', password, groups), accepted).catch((err: Error) => {
+      this.checkPassword(ctx, gatewayUser, password, (groups) => accepted(ctx, 'keyboard-interactive', password, groups), accepted).catch((err: Error) => {
         this.options.log.error({ err: err.message }, 'password check failed');
         this.refuse(ctx, 'internal-error', gatewayUser);
       });
@@ -151,7 +152,7 @@ export class FirstFactor {
       check
         .respond(answer)
         .then(async (next) => {
-          if (next.ok === true) return accepted('keyboard-interactive', password, next.groups);
+          if (next.ok === true) return accepted(ctx, 'keyboard-interactive', password, next.groups);
           if (next.ok === false) {
             this.options.log.warn({ gatewayUser, backend: this.options.passwords.name, reason: next.reason }, 'gateway password refused');
             return this.refuse(ctx, next.reason, gatewayUser);

@@ -3,7 +3,7 @@
 // Reply-Message, echo off unless the server's Prompt says Echo) whose answer goes back with the
 // challenge's State, kept base64 in the cookie meanwhile.
 import { MfaCommunicationError, MfaPlugin, MfaServiceUnreachable, type MfaChallenge } from '../sdk/index.js';
-import { RadiusClient, RadiusTimeoutError, type RadiusAnswer } from './protocol/index.js';
+import { challengePrompt, RadiusClient, RadiusTimeoutError, type RadiusAnswer } from './protocol/index.js';
 import { RADIUS_SECTION, readRadiusSettings } from './settings.js';
 
 /** The key of a challenge's answer; it comes before `rp` and `otp`, so the answer is what is sent next. */
@@ -28,6 +28,6 @@ export class Plugin extends MfaPlugin {
     }
     this.log.debug(`RADIUS ${answer.kind} for ${identity}${answer.replyMessage ? `: ${answer.replyMessage}` : ''}`);
     if (answer.kind !== 'challenge') return answer.kind === 'accept';
-    return { question: [ANSWER_KEY, answer.replyMessage, !answer.echo], state: answer.state.toString('base64') };
+    return { question: [ANSWER_KEY, challengePrompt(answer.replyMessage), !answer.echo], state: answer.state.toString('base64') };
   }
 }

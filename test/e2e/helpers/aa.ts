@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { sealGuard } from '../../../src/config/sealed.js';
 import { LocalCredentialStore, type PluginSecretInput } from '../../../src/credstore/local-store.js';
 import { credentialStoreFiles } from '../../../src/credstore/service.js';
+import { parseManifest } from '../../../src/aa/manifest.js';
 import { PluginSlots } from '../../../src/aa/slots.js';
 import { applianceId } from '../../../src/system/appliance-id.js';
 import { manifestText, yazlZip, zipFile } from '../../aa/zips.js';
 
 const scriptedPluginDir = new URL('../fixtures/aa-script/', import.meta.url).pathname;
-/** `npm run build` makes it; the tests use the very zip an administrator would install. */
-export const totpZipDir = new URL('../../../dist/plugins/', import.meta.url).pathname;
+/** `npm run build` writes the built-in plugins here; the tests use the very zips an administrator would install. */
+const builtZipDir = new URL('../../../dist/plugins/', import.meta.url).pathname;
 
 export async function installPlugin(dataDir: string, zipPath: string): Promise<void> {
   const slots = await PluginSlots.open(dataDir, { guard: sealGuard(() => false), configurations: () => [] });
@@ -25,11 +26,20 @@ export async function installScriptedPlugin(dataDir: string, workDir: string): P
   await installPlugin(dataDir, await zipFile(workDir, await yazlZip(files)));
 }
 
-/** Installs the TOTP plugin zip that the build produced. */
+/** The zip `npm run build` made of built-in plugin `name`, at the version its MANIFEST says. */
+export async function builtInPluginZip(name: string): Promise<string> {
+  const { version } = parseManifest(await readFile(new URL(`../../../src/plugins/${name}/MANIFEST`, import.meta.url)));
+  const zip = join(builtZipDir, `${name}-${version}.zip`);
+  if (!(await readdir(builtZipDir)).includes(`${name}-${version}.zip`)) throw new Error(`no ${zip}: run npm run build first`);
+  return zip;
+}
+
 export async function installTotpPlugin(dataDir: string): Promise<void> {
-  const zip = (await readdir(totpZipDir)).find((name) => /^totp-.*\.zip$/.test(name));
-  if (!zip) throw new Error(`no totp-*.zip in ${totpZipDir}: run npm run build first`);
-  await installPlugin(dataDir, join(totpZipDir, zip));
+  await installPlugin(dataDir, await builtInPluginZip('totp'));
+}
+
+export async function installRadiusPlugin(dataDir: string): Promise<void> {
+  await installPlugin(dataDir, await builtInPluginZip('radius'));
 }
 
 /** Creates the data directory's credential store (appliance-key mode) holding `secrets`. */

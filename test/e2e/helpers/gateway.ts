@@ -26,6 +26,8 @@ export interface TestGatewayConfig {
   policy?: Record<string, unknown>;
   rateLimit?: Record<string, unknown>;
   userLists?: unknown[];
+  /** More top-level configuration: ldapServers, radiusServers, ... */
+  more?: Record<string, unknown>;
   /** Makes the gateway run from dist/: plugin workers are started from the compiled worker.js. */
   aaPluginConfigurations?: unknown[];
   aaTimeoutMs?: number;
@@ -69,6 +71,7 @@ export async function startTestGateway(t: TeardownHost & { testdir(): string }, 
     channelPolicies: [{ name: 'test', ...defined({ channels, forwardTargets, envAllow }) }],
     usermappingPolicies: usermapping ? [{ name: 'test', rules: usermapping }] : [],
     userLists: config.userLists ?? [],
+    ...config.more,
     aaPluginConfigurations: config.aaPluginConfigurations ?? [],
     connectionPolicies: [
       {

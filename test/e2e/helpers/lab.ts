@@ -19,6 +19,10 @@ export interface LabOptions {
   rateLimit?: Record<string, unknown>;
   /** More gateway users who authenticate with the lab's client key. */
   extraUsers?: string[];
+  /** More top-level configuration (ldapServers, radiusServers). */
+  more?: Record<string, unknown>;
+  /** Runs on the data directory before the gateway starts (credential-store entries). */
+  prepare?(dataDir: string): Promise<void>;
   /** AA plugins: installed into the data directory by `prepare` before the gateway starts. */
   aa?: {
     configurations: unknown[];
@@ -32,6 +36,7 @@ export async function startLab(t: TeardownHost & { testdir(): string }, options:
   const sshd = await startSshd(t);
   const key = await makeClientKey(t);
   const dataDir = freshTestDir(t);
+  await options.prepare?.(dataDir);
   await options.aa?.prepare(dataDir);
   const gw = await startTestGateway(t, {
     users: [
@@ -40,6 +45,7 @@ export async function startLab(t: TeardownHost & { testdir(): string }, options:
     ],
     policy: { credentials: { type: options.credentials ?? 'gateway-key' }, ...options.policy },
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    ...(options.more ? { more: options.more } : {}),
     ...(options.aa ? { aaPluginConfigurations: options.aa.configurations, userLists: options.aa.userLists ?? [] } : {}),
     ...(options.aa?.timeoutMs !== undefined ? { aaTimeoutMs: options.aa.timeoutMs } : {}),
   }, dataDir);

@@ -82,7 +82,7 @@ t.test('with FreeRADIUS', async (t) => {
     t.same(first.question, ['otp', 'RADIUS password: ', true]);
     const challenge = await authenticate({ gateway_user: bob.username, cookie: first.cookie, key_value_pairs: { otp: 'first factor' } });
     t.equal(challenge.verdict, 'NEEDINFO');
-    t.same(challenge.question, ['radius_password', bob.challenge, true], 'Prompt No-Echo: echo off');
+    t.same(challenge.question, ['radius_password', `${bob.challenge} `, true], 'Reply-Message as the prompt (a space before the answer); Prompt No-Echo: echo off');
     t.match(challenge.cookie, { __plugin_sdk_private: { challenge_state: bob.state.toString('base64') } });
 
     const answer = { otp: 'first factor', radius_password: bob.answer };

@@ -73,3 +73,8 @@ function uint32(value: number): Buffer {
   bytes.writeUInt32BE(value);
   return bytes;
 }
+
+/** An Access-Challenge's Reply-Message as a prompt: never empty, a space before the answer. */
+export function challengePrompt(replyMessage: string): string {
+  return `${replyMessage.trim() || 'Response:'} `;
+}

@@ -2,4 +2,4 @@
 // hardening) over node:dgram: no package, so a plugin zip can carry it (relative modules and
 // node: built-ins only). Imports nothing outside this folder.
 export { RadiusClient, RadiusTimeoutError, type RadiusClientSettings } from './client.js';
-export type { AccessRequest, RadiusAnswer } from './access.js';
+export { challengePrompt, type AccessRequest, type RadiusAnswer } from './access.js';
