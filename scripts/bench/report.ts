@@ -1,5 +1,6 @@
 // Turns the measurements into the Markdown report (stdout, and docs/benchmarks.md with --write).
 import type { AaHookResult, AaHookRun } from './aa-hook.js';
+import { directoryMedians, type DirectoryLoginResult } from './directory-login.js';
 import type { LoginSample } from './login.js';
 import type { Leg, Machine } from './machine.js';
 import type { AfterGc, MemoryResult } from './memory.js';
@@ -61,6 +62,7 @@ export interface ReportInput {
   memory?: MemoryResult;
   memorySettleMs: number;
   aa?: AaHookResult;
+  directory?: DirectoryLoginResult;
   gateway: GatewayNotes;
   background: Background;
   durationSeconds: number;
@@ -446,6 +448,7 @@ export function renderReport(r: ReportInput): string {
   }
 
   if (r.aa) out.push(...aaSection(r.aa));
+  if (r.directory) out.push(...directorySection(r.directory));
 
   // ---------------------------------------------------------------- interpretation
   out.push('## Interpretation', '');
@@ -485,6 +488,25 @@ function hookStats(run: AaHookRun): { p50: number; p99: number; mean: number; pe
     mean: run.ms.reduce((sum, ms) => sum + ms, 0) / run.ms.length,
     perSecond: run.ms.length / (run.wallMs / 1000),
   };
+}
+
+function directorySection(d: DirectoryLoginResult): string[] {
+  const medians = directoryMedians(d);
+  const labels = { direct: 'direct: sshd, password by PAM', local: 'Gatehouse, local users (scrypt)', ldap: 'Gatehouse, LDAP bind (slapd, pool warm)' } as const;
+  return [
+    '## (e) Password logins per second, first factor in a directory',
+    '',
+    `\`sshpass -e ssh … true\` with password authentication, ${d.concurrency} clients at once for ${d.seconds} s per path and round, the paths in turn, rotated each round. ` +
+      'Gatehouse logs in to the target sshd with its gateway key, so its rows add a second SSH handshake to every login; the direct row is OpenSSH\'s own password check. ' +
+      'The LDAP row searches the user with the pooled service connection, binds as the user on a fresh connection and reads the groups (memberOf), against a real slapd on loopback.',
+    '',
+    table(
+      ['Path', 'Logins/s (median of rounds)', 'Each round', 'Ratio to direct', 'Failed logins'],
+      (['direct', 'local', 'ldap'] as const).map((id) => [labels[id], fmt(medians[id], 1), d.rates[id].map((rate) => fmt(rate, 1)).join(', '), `${fmt(ratio(medians[id], medians.direct), 2)}×`, String(d.failures[id])]),
+      ['l', 'r', 'l', 'r', 'r'],
+    ),
+    '',
+  ];
 }
 
 function aaSection(aa: AaHookResult): string[] {

@@ -1,10 +1,11 @@
-// `npm run bench [-- --quick] [-- --only throughput|login|memory|aa] [-- --write]`
+// `npm run bench [-- --quick] [-- --only throughput|login|memory|aa|directory] [-- --write]`
 //
 // Gatehouse against OpenSSH, side by side in one run, on 127.0.0.1 only:
 //   (a) throughput of one bulk session: direct, through Gatehouse, through an OpenSSH ProxyJump;
 //   (b) login-to-command wall time of `ssh … true` on the same three paths;
 //   (c) the gateway process's RSS with 100 / 500 / 1,000 concurrent idle sessions;
-//   (d) the latency of one AA plugin hook call through the sandbox (in-process, no sshd).
+//   (d) the latency of one AA plugin hook call through the sandbox (in-process, no sshd);
+//   (e) password logins per second with the first factor local, in LDAP (slapd), or OpenSSH's own.
 // Prints a Markdown report on stdout (progress on stderr); `--write` also stores it in
 // docs/benchmarks.md. Every process it starts is stopped at the end, on failure and on Ctrl-C.
 import { writeFileSync } from 'node:fs';
@@ -24,10 +25,11 @@ import { busySince, loadAverage, machineCpu, taskTimeSince } from './cpu.js';
 import { sleep } from './stats.js';
 import { measureThroughput, type ThroughputSample } from './throughput.js';
 import { measureAaHooks, type AaHookResult } from './aa-hook.js';
+import { measureDirectoryLogins, type DirectoryLoginResult } from './directory-login.js';
 import { startTotpGatehouse } from './totp-login.js';
 
-const parts = ['throughput', 'login', 'memory', 'aa'] as const;
-const SSH_PARTS: readonly Part[] = ['throughput', 'login', 'memory'];
+const parts = ['throughput', 'login', 'memory', 'aa', 'directory'] as const;
+const SSH_PARTS: readonly Part[] = ['throughput', 'login', 'memory', 'directory'];
 const PINNED_KEX = 'curve25519-sha256';
 /** Machine busy % (all CPUs, 3 s) below which the machine counts as quiet enough to start. */
 const QUIET_PERCENT = 10;
@@ -41,7 +43,7 @@ plugin sandbox (no root), and prints a Markdown report.
 
   --quick        smoke run: 256 MiB transfers, 5 logins, 50/100 sessions, 1 round of throughput,
                  200 hook calls
-  --only PARTS   throughput, login, memory and/or aa (comma-separated; default all)
+  --only PARTS   throughput, login, memory, aa and/or directory (comma-separated; default all)
   --write        also write the report to docs/benchmarks.md
   --no-wait      start at once even if other processes keep the CPUs busy (by default the
                  bench waits up to 3 min, 30 s with --quick, for a quiet machine)
@@ -133,12 +135,14 @@ async function main(): Promise<number> {
   let login: LoginSample[] | undefined;
   let memory: MemoryResult | undefined;
   let aa: AaHookResult | undefined;
+  let directory: DirectoryLoginResult | undefined;
 
   try {
     progress(`machine: ${machine.cpus} CPUs, ${machine.memoryGiB.toFixed(1)} GiB, node ${machine.node}, ${machine.openssh}, ssh2 binding ${machine.ssh2Binding}`);
     if (want('aa')) aa = await measureAaHooks(t, { calls: settings.hookCalls, warmup: 100, poolSize: 2, progress });
-    if (SSH_PARTS.some(want)) {
-      if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (it starts sshd and logs in as the gh-e2e test account)');
+    if (SSH_PARTS.some(want) && process.getuid?.() !== 0) throw new Error('the benchmark needs root (it starts sshd and logs in as the gh-e2e test account)');
+    if (want('directory')) directory = await measureDirectoryLogins(t, { concurrency: 4, seconds: quick ? 3 : 10, rounds: quick ? 1 : 3, progress });
+    if (SSH_PARTS.some((part) => part !== 'directory' && want(part))) {
       const key = await makeBenchKey(t);
       const clientConfig = await writeClientConfig(t, key);
       const pinnedConfig = await writeClientConfig(t, key, { kex: PINNED_KEX });
@@ -316,6 +320,7 @@ async function main(): Promise<number> {
     ...(login ? { login } : {}),
     ...(memory ? { memory } : {}),
     ...(aa ? { aa } : {}),
+    ...(directory ? { directory } : {}),
     memorySettleMs: settings.settleMs,
     gateway,
     background,

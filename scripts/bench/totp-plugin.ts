@@ -5,11 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { parseManifest } from '../../src/aa/manifest.js';
 import { PluginSlots, type ActivePlugin } from '../../src/aa/slots.js';
 import { sealGuard } from '../../src/config/sealed.js';
-import { LocalCredentialStore } from '../../src/credstore/local-store.js';
-import { credentialStoreFiles } from '../../src/credstore/service.js';
-import { applianceId } from '../../src/system/appliance-id.js';
 import { encodeBase32 } from '../../src/plugins/totp/base32.js';
 import { SEED_CREDENTIAL_HOST } from '../../src/plugins/totp/seed.js';
+import { fillCredentialStore } from './credential-store.js';
 
 const at = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 const guard = sealGuard(() => false);
@@ -29,9 +27,7 @@ export function totpDefaultConfig(): Promise<string> {
   return readFile(at('../../../src/plugins/totp/default.cfg'), 'utf8');
 }
 
-/** Creates `dataDir`'s credential store (appliance key) with `seed` for each of `users` under `configuration`. */
-export async function enrollTotpUsers(dataDir: string, configuration: string, users: string[], seed: Uint8Array): Promise<void> {
-  const store = await LocalCredentialStore.init({ ...credentialStoreFiles(dataDir, await applianceId(dataDir)), guard, origin: 'console', method: { kind: 'appliance-key' } });
-  for (const user of users) await store.setPluginSecret('console', { scope: configuration, section: SEED_CREDENTIAL_HOST, option: user, value: encodeBase32(seed) });
-  store.lock();
+/** Creates `dataDir`'s credential store with `seed` for each of `users` under `configuration`. */
+export function enrollTotpUsers(dataDir: string, configuration: string, users: string[], seed: Uint8Array): Promise<void> {
+  return fillCredentialStore(dataDir, users.map((user) => ({ scope: configuration, section: SEED_CREDENTIAL_HOST, option: user, value: encodeBase32(seed) })));
 }
