@@ -13,6 +13,7 @@ import {
   verifyPassword,
   type ParsedAuthorizedKey,
 } from '../../src/auth/local-users.js';
+import { generateEd25519Key } from '../../src/gateway/ssh/host-key.js';
 
 const { utils } = ssh2;
 
@@ -36,7 +37,7 @@ function keyPair(type: 'ed25519' | 'rsa' | 'ecdsa') {
       ? utils.generateKeyPairSync('rsa', { bits: 2048, comment: 'alice@laptop' })
       : type === 'ecdsa'
         ? utils.generateKeyPairSync('ecdsa', { bits: 256, comment: 'alice@laptop' })
-        : utils.generateKeyPairSync('ed25519', { comment: 'alice@laptop' });
+        : generateEd25519Key({ comment: 'alice@laptop' });
   const priv = utils.parseKey(pair.private);
   if (priv instanceof Error) throw priv;
   return { publicLine: pair.public, blob: mustParse(pair.public).blob, priv, privateText: pair.private };
@@ -313,12 +314,12 @@ t.test('keys made by ssh-keygen', async (t) => {
 });
 
 t.test('over a real ssh2 connection', async (t) => {
-  const hostKey = utils.generateKeyPairSync('ed25519').private;
+  const hostKey = generateEd25519Key().private;
   const clientKeys = { ed25519: keyPair('ed25519'), rsa: keyPair('rsa') };
   const users = new LocalUserDirectory([
     { name: 'frank', authorizedKeys: [clientKeys.ed25519.publicLine, clientKeys.rsa.publicLine] },
   ]);
-  const stranger = utils.generateKeyPairSync('ed25519').private;
+  const stranger = generateEd25519Key().private;
 
   const server = new ssh2.Server({ hostKeys: [hostKey] }, (client) => {
     client.on('error', () => {});

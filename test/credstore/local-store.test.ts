@@ -5,7 +5,6 @@ import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import ssh2 from 'ssh2';
 import t from 'tap';
 import { sealGuard } from '../../src/config/sealed.js';
 import {
@@ -16,11 +15,12 @@ import {
   type UnlockMethod,
 } from '../../src/credstore/local-store.js';
 import { writeFileAtomic } from '../../src/system/atomic-file.js';
+import { generateEd25519Key } from '../../src/gateway/ssh/host-key.js';
 
 const SEALED_MESSAGE = 'appliance is sealed: change it from the local console';
-const privateKey = ssh2.utils.generateKeyPairSync('ed25519').private;
-const encryptedKey = ssh2.utils.generateKeyPairSync('ed25519', { passphrase: 'kp', cipher: 'aes256-ctr', rounds: 16 }).private;
-const publicKey = ssh2.utils.generateKeyPairSync('ed25519').public;
+const privateKey = generateEd25519Key().private;
+const encryptedKey = generateEd25519Key({ passphrase: 'kp', cipher: 'aes256-ctr', rounds: 16 }).private;
+const publicKey = generateEd25519Key().public;
 
 /** A fresh data directory, a guard whose sealed flag the test controls, and a writer it can make fail. */
 function setup(t: { testdir(): string }) {
