@@ -1,0 +1,45 @@
+// The Duo plugin end to end: the zip `npm run build` makes, its configuration attached to the
+// policy, ikey/skey in the credential store, and a faithful fake of Duo's Auth API over HTTPS with
+// a test CA; a real OpenSSH client logs in through the gateway to a real sshd.
+import { readFile } from 'node:fs/promises';
+import t from 'tap';
+import { startFakeDuo } from '../fakes/duo.js';
+import { builtInPluginZip, installPlugin, storePluginSecrets } from './helpers/aa.js';
+import { startLab } from './helpers/lab.js';
+import { runSsh } from './helpers/ssh-client.js';
+
+const duo = await startFakeDuo(t);
+duo.users.set('alice', { passcodes: ['111111', '222222'] });
+duo.users.set('denier', { push: 'deny' });
+
+t.test('push approved, passcode in the login name, push denied, Duo down with ignore_conn_err=no', async (t) => {
+  // The CA as an ini value: continuation lines indented by one space.
+  const ca = duo.ca.trim().split('\n').join('\n ');
+  const text = (await readFile(new URL('../../src/plugins/duo/default.cfg', import.meta.url), 'utf8')).replace('#host=api-XXXXXXXX.duosecurity.com', `host=${duo.host}`) + `\n[tls]\nca_cert=${ca}\n`;
+  const lab = await startLab(t, {
+    extraUsers: ['alice', 'denier'],
+    policy: { aaPluginConfiguration: 'duo', usermapping: [{ gatewayUsers: ['alice', 'denier'], serverUsers: ['*'] }] },
+    prepare: (dataDir) => storePluginSecrets(dataDir, [{ scope: 'duo', section: 'duo', option: 'ikey', value: duo.ikey }, { scope: 'duo', section: 'duo', option: 'skey', value: duo.skey }]),
+    aa: { configurations: [{ name: 'duo', plugin: 'duo', text }], prepare: async (dataDir) => installPlugin(dataDir, await builtInPluginZip('duo')) },
+  });
+  const as = (user: string, pairs = '') => lab.viaGateway(`${pairs}gu=${user}@${lab.sshd.user}`);
+
+  const push = await runSsh(as('alice'), 'echo pushed', { key: lab.key, answers: [['Duo push', '']] });
+  t.equal(push.stdout.toString(), 'pushed\n', push.stderr);
+  t.match(push.prompts, [/Press Enter for Duo push/]);
+  t.ok(duo.requests.some((r) => r.path === '/auth/v2/auth' && r.params.factor === 'push'), 'a push was requested');
+
+  const passcode = await runSsh(as('alice', 'otp=111111@'), 'echo passcode', { key: lab.key });
+  t.equal(passcode.stdout.toString(), 'passcode\n', passcode.stderr);
+  t.same(passcode.prompts, [], 'no prompt: the passcode came with the login name');
+
+  const denied = await runSsh(as('denier'), 'true', { key: lab.key, answers: [['Duo push', '']] });
+  t.equal(denied.code, 255, 'a denied push denies the login');
+
+  duo.fail('drop', 100);
+  const down = await runSsh(as('alice'), 'true', { key: lab.key, answers: [['Duo push', '']] });
+  t.equal(down.code, 255, 'Duo unreachable and ignore_conn_err=no: denied');
+  const logs = JSON.stringify(lab.gw.logs);
+  t.notMatch(logs, duo.skey, 'the secret key is never logged');
+  t.notMatch(logs, 'otp=111111', 'the passcode is never logged');
+});
