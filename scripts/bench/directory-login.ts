@@ -9,7 +9,7 @@ import { startSlapd } from '../../test/helpers/slapd.js';
 import { PASSWORDS, SERVICE_PASSWORD, ldapSettings, testTree } from '../../test/auth/ldap/tree.js';
 import { hashPassword } from '../../src/auth/local-users.js';
 import { directorySecret } from '../../src/config/schema.js';
-import { fillCredentialStore } from './credential-store.js';
+import { storePluginSecrets } from '../../test/e2e/helpers/aa.js';
 import { startGatehouse } from './gatehouse-process.js';
 import { timedRun } from './ssh-run.js';
 import { median, rotate } from './stats.js';
@@ -54,7 +54,7 @@ export async function measureDirectoryLogins(t: TeardownHost, o: DirectoryLoginO
     ...common,
     config: { ldapServers: [ldapSettings(slapd)], usermappingPolicies: [{ name: 'admins', rules: [{ gatewayGroups: ['admins'], serverUsers: [target.user] }] }] },
     policy: { gatewayAuthentication: { type: 'ldap', server: 'corp' }, usermappingPolicy: 'admins' },
-    prepare: (dataDir) => fillCredentialStore(dataDir, [{ ...directorySecret.ldapBindPassword('corp'), value: SERVICE_PASSWORD }]),
+    prepare: (dataDir) => storePluginSecrets(dataDir, [{ ...directorySecret.ldapBindPassword('corp'), value: SERVICE_PASSWORD }]),
   });
   for (const gw of [local, ldap]) await target.authorizeKey(gw.upstreamPublicLine);
   const via = (port: number, login: string): string[] => [...clientOptions, '-p', String(port), '-l', login, '--', '127.0.0.1'];

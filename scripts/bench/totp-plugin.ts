@@ -7,7 +7,7 @@ import { PluginSlots, type ActivePlugin } from '../../src/aa/slots.js';
 import { sealGuard } from '../../src/config/sealed.js';
 import { encodeBase32 } from '../../src/plugins/totp/base32.js';
 import { SEED_CREDENTIAL_HOST } from '../../src/plugins/totp/seed.js';
-import { fillCredentialStore } from './credential-store.js';
+import { storePluginSecrets } from '../../test/e2e/helpers/aa.js';
 
 const at = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 const guard = sealGuard(() => false);
@@ -29,5 +29,5 @@ export function totpDefaultConfig(): Promise<string> {
 
 /** Creates `dataDir`'s credential store with `seed` for each of `users` under `configuration`. */
 export function enrollTotpUsers(dataDir: string, configuration: string, users: string[], seed: Uint8Array): Promise<void> {
-  return fillCredentialStore(dataDir, users.map((user) => ({ scope: configuration, section: SEED_CREDENTIAL_HOST, option: user, value: encodeBase32(seed) })));
+  return storePluginSecrets(dataDir, users.map((user) => ({ scope: configuration, section: SEED_CREDENTIAL_HOST, option: user, value: encodeBase32(seed) })));
 }

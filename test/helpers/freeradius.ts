@@ -19,6 +19,7 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { signalGroup, stopDaemon } from './daemon.js';
 
 export const FREERADIUS_BIN = '/usr/sbin/freeradius';
 const START_TIMEOUT_MS = 10_000;
@@ -61,12 +62,7 @@ export async function startFreeRadius(t: { teardown(fn: () => unknown): unknown 
   const stop = async () => {
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    signalGroup(running, 'SIGTERM');
-    const timer = setTimeout(() => signalGroup(running, 'SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
+    await stopDaemon(running, (daemon) => signalGroup(daemon, 'SIGTERM'));
   };
   // If the test process ends without running teardowns.
   const onExit = () => {
@@ -116,14 +112,6 @@ async function waitReady(child: ChildProcess, log: () => string): Promise<void> 
   }
 }
 
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // already gone
-  }
-}
 
 /** A UDP port on 127.0.0.1 free a moment ago (the caller retries if it is taken meanwhile). */
 export function freeUdpPort(): Promise<number> {

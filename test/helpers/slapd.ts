@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { canConnect, freePort } from '../e2e/helpers/ports.js';
+import { stopDaemon } from './daemon.js';
 
 const execFileP = promisify(execFile);
 
@@ -57,12 +58,8 @@ export async function startSlapd(t: { teardown(fn: () => unknown): unknown }): P
   const stop = async (): Promise<void> => {
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.stdin?.end(); // the watchdog stops slapd, which the shell then reaps
-    const timer = setTimeout(() => signalGroup(running, 'SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
+    // Closing its stdin makes the watchdog stop slapd, which the shell then reaps.
+    await stopDaemon(running, (daemon) => daemon.stdin?.end());
   };
   t.teardown(async () => {
     await stop();
@@ -196,11 +193,3 @@ async function waitListening(child: ChildProcess, ports: number[], log: () => st
   }
 }
 
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // already gone
-  }
-}
