@@ -56,6 +56,8 @@ export interface FakeDuo {
   requests: FakeDuoRequest[];
   /** The next `count` requests (to `path` only, when given) get `fault` instead of an answer. */
   fail(fault: DuoFault, count?: number, path?: string): void;
+  /** Forgets the faults still pending: the next requests are answered again. */
+  heal(): void;
   close(): Promise<void>;
 }
 
@@ -266,6 +268,7 @@ export async function startFakeDuo(
     users,
     requests,
     fail: (fault, count = 1, path) => void faults.push({ fault, count, ...(path === undefined ? {} : { path }) }),
+    heal: () => void faults.splice(0),
     close,
   };
 }
