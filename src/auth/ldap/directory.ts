@@ -57,7 +57,11 @@ export class LdapDirectory {
   async authenticate(username: string, password: string): Promise<LdapLogin> {
     if (password === '') return { ok: false, reason: 'empty-password' };
     const user = await this.findUser(username, this.membershipAttributes);
-    if (!user.ok) return user;
+    if (!user.ok) {
+      // The same work as a wrong password (a bind that fails), so timing does not tell which names exist.
+      await this.servers.first((url) => this.passwordMatches(url, `cn=gatehouse-no-such-user,${this.settings.userBase}`, password));
+      return user;
+    }
     const { dn } = user.entry;
     if (!(await this.servers.first((url) => this.passwordMatches(url, dn, password)))) return { ok: false, reason: 'wrong-password' };
     return { ok: true, dn, groups: await this.groupsOf(user.entry, username) };
