@@ -95,13 +95,18 @@ function handshake(options: HttpsJsonRequest, host: string, port: number, socket
     });
     signal.addEventListener('abort', () => secure.destroy(), { once: true });
     secure.once('secureConnect', () => resolve(secure));
-    secure.once('error', (err: Error & { code?: string }) => {
-      // A certificate that fails verification is not an outage (see the header).
-      const untrusted = /CERT|SIGNATURE|ISSUER|ALTNAME/.test(err.code ?? '');
-      const problem = `${host}:${port}: ${untrusted ? 'certificate not trusted: ' : ''}${err.message}`;
-      reject(untrusted ? new MfaCommunicationError(problem) : new MfaServiceUnreachable(problem));
-    });
+    secure.once('error', (err: Error & { code?: string }) => reject(connectionFailure(`${host}:${port}`, err)));
   });
+}
+
+/**
+ * A certificate that fails verification, either way (ours of theirs, or an alert from the server
+ * about ours), is not an outage (see the header): it must never let ignore_conn_err in.
+ */
+function connectionFailure(where: string, err: Error & { code?: string }): MfaCommunicationError | MfaServiceUnreachable {
+  const untrusted = /CERT|SIGNATURE|ISSUER|ALTNAME|^ERR_SSL_.*ALERT/.test(err.code ?? '');
+  const problem = `${where}: ${untrusted ? 'certificate not trusted: ' : ''}${err.message}`;
+  return untrusted ? new MfaCommunicationError(problem) : new MfaServiceUnreachable(problem);
 }
 
 function send(options: HttpsJsonRequest, url: URL, secure: TLSSocket, signal: AbortSignal): Promise<IncomingMessage> {
@@ -110,7 +115,8 @@ function send(options: HttpsJsonRequest, url: URL, secure: TLSSocket, signal: Ab
     if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
     const outgoing = request({ method: options.method, path: `${url.pathname}${url.search}`, headers, signal, createConnection: () => secure });
     outgoing.once('response', resolve);
-    outgoing.once('error', (err) => reject(new MfaServiceUnreachable(`${url.host}: ${err.message}`)));
+    // TLS 1.3 reports a refused client certificate only now, as an alert on the first read.
+    outgoing.once('error', (err: Error & { code?: string }) => reject(connectionFailure(url.host, err)));
     outgoing.end(options.body);
   });
 }
