@@ -14,7 +14,7 @@ import ts from 'typescript';
 import yazl from 'yazl';
 import { parseManifest } from '../src/aa/manifest.js';
 
-const BUILT_IN_PLUGINS = ['totp', 'radius', 'duo'];
+const BUILT_IN_PLUGINS = ['totp', 'radius', 'duo', 'inwebo', 'starling'];
 /** The shim below sits at the package root and is what the MANIFEST must name. */
 const ENTRY_POINT = 'main.js';
 /** Local time on purpose: yazl writes DOS times from local fields, so this is 1980-01-01 00:00 in every time zone. */
