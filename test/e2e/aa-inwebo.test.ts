@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import t, { type Test } from 'tap';
 import { startFakeInwebo, type FakeInwebo } from '../fakes/inwebo.js';
-import { freeTcpPort } from '../helpers/tinyproxy.js';
+import { freeTcpPort, startTinyproxy } from '../helpers/tinyproxy.js';
 import { builtInPluginZip, installPlugin, storePluginSecrets } from './helpers/aa.js';
 import { startLab } from './helpers/lab.js';
 import { runSsh } from './helpers/ssh-client.js';
@@ -16,12 +16,13 @@ inwebo.users.set('refuser', { push: 'refuse' });
 inwebo.users.set('sleeper', { push: 'pending' });
 const users = ['alice', 'refuser', 'sleeper'];
 
-/** A lab whose policy uses the inWebo plugin, configured as `name` with `[inwebo]` options changed by `options`. */
-async function inweboLab(t: Test, name: string, target: Pick<FakeInwebo, 'apiUrl'>, options: Record<string, string>) {
+/** A lab whose policy uses the inWebo plugin, configured as `name` with `[inwebo]` options changed by `options` and `extra` sections appended. */
+async function inweboLab(t: Test, name: string, target: Pick<FakeInwebo, 'apiUrl'>, options: Record<string, string>, extra = '') {
   // The CA as an ini value: continuation lines indented by one space.
   const ca = inwebo.ca.trim().split('\n').join('\n ');
   let text = (await readFile(new URL('../../src/plugins/inwebo/default.cfg', import.meta.url), 'utf8')).replace('#service_id=<numeric Service ID>', `service_id=${inwebo.serviceId}`) + `\n[tls]\nca_cert=${ca}\n`;
   for (const [option, value] of Object.entries({ api_url: target.apiUrl, ...options })) text = text.replace(new RegExp(`^${option}=.*$`, 'm'), `${option}=${value}`);
+  text += extra;
   const lab = await startLab(t, {
     extraUsers: users,
     policy: { aaPluginConfiguration: name, usermapping: [{ gatewayUsers: users, serverUsers: ['*'] }] },
@@ -56,6 +57,7 @@ t.test('push approved, denied, timed out; OTP in the login name and prompted; in
 
   inwebo.fail('drop', 100);
   const down = await runSsh(as('alice'), 'true', { key: lab.key, answers: [['inWebo push', '']] });
+  inwebo.heal();
   t.equal(down.code, 255, 'inWebo unreachable and ignore_conn_err=no: denied');
   const logs = JSON.stringify(lab.gw.logs);
   t.notMatch(logs, 'PRIVATE KEY', 'the client key is never logged');
@@ -67,4 +69,12 @@ t.test('inWebo down with ignore_conn_err=yes: in without MFA', async (t) => {
   const down = await runSsh(as('alice'), 'echo fallback', { key: lab.key, answers: [['inWebo push', '']] });
   t.equal(down.stdout.toString(), 'fallback\n', down.stderr);
   t.match(JSON.stringify(lab.gw.logs), /WITHOUT MFA/);
+});
+
+t.test('through tinyproxy: the client certificate travels inside the CONNECT tunnel', async (t) => {
+  const proxy = await startTinyproxy(t, { connectPorts: [Number(new URL(inwebo.apiUrl).port)] });
+  const { lab, as } = await inweboLab(t, 'proxied', inwebo, {}, `[https_proxy]\nserver=${proxy.host}\nport=${proxy.port}\n`);
+  const push = await runSsh(as('alice'), 'echo proxied', { key: lab.key, answers: [['inWebo push', '']] });
+  t.equal(push.stdout.toString(), 'proxied\n', push.stderr);
+  t.match(proxy.logs(), /CONNECT/, 'the requests went through the proxy');
 });

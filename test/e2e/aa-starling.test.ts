@@ -5,7 +5,11 @@
 // prompted; Starling down with ignore_conn_err=no and =yes.
 import { readFile } from 'node:fs/promises';
 import t, { type Test } from 'tap';
+import { directorySecret } from '../../src/config/schema.js';
+import { SERVICE_PASSWORD, ldapSettings, person, testTree, userDn } from '../auth/ldap/tree.js';
 import { startFakeStarling, type FakeStarling } from '../fakes/starling.js';
+import { startSlapd } from '../helpers/slapd.js';
+import { startTinyproxy } from '../helpers/tinyproxy.js';
 import { builtInPluginZip, installPlugin, storePluginSecrets } from './helpers/aa.js';
 import { startLab } from './helpers/lab.js';
 import { runSsh } from './helpers/ssh-client.js';
@@ -76,4 +80,35 @@ t.test('Starling down with ignore_conn_err=yes: in without MFA', async (t) => {
   down.fail('503', 100);
   const run = await runSsh(as('alice'), 'echo fallback', { key: lab.key, answers: [['Starling push', '']] });
   t.equal(run.stdout.toString(), 'fallback\n', run.stderr);
+});
+
+t.test('auto-provisioning from LDAP through tinyproxy: a new person is created in Starling from slapd, then pushed', async (t) => {
+  const fake = await startFakeStarling(t);
+  const slapd = await startSlapd(t);
+  await slapd.add(testTree(slapd));
+  await slapd.add(person(userDn(slapd, 'carl'), 'carl', 'carl-secret', ['mail: carl@example.test', 'telephoneNumber: +41795550199', 'displayName: Carl Lindqvist']));
+  const proxy = await startTinyproxy(t, { connectPorts: [fake.port] });
+  const ca = fake.ca.trim().split('\n').join('\n ');
+  const text = (await readFile(new URL('../../src/plugins/starling/default.cfg', import.meta.url), 'utf8'))
+    .replace(/^#token_url=.*$/m, `token_url=${fake.tokenUrl}`)
+    .replace(/^#api_url=.*$/m, `api_url=${fake.apiUrl}`) +
+    `\n[tls]\nca_cert=${ca}\n[https_proxy]\nserver=${proxy.host}\nport=${proxy.port}\n[starling_auto_provision]\nenabled=yes\n[ldap_server]\nname=corp\n`;
+  const secret = (option: string, value: string) => ({ scope: 'starling', section: 'starling', option, value });
+  const lab = await startLab(t, {
+    extraUsers: ['carl'],
+    more: { ldapServers: [ldapSettings(slapd)] },
+    policy: { aaPluginConfiguration: 'starling', usermapping: [{ gatewayUsers: ['carl'], serverUsers: ['*'] }] },
+    prepare: (dataDir) =>
+      storePluginSecrets(dataDir, [
+        secret('client_id', fake.clientId),
+        secret('client_secret', fake.clientSecret),
+        { ...directorySecret.ldapBindPassword('corp'), value: SERVICE_PASSWORD },
+      ]),
+    aa: { configurations: [{ name: 'starling', plugin: 'starling', text }], prepare: async (dataDir) => installPlugin(dataDir, await builtInPluginZip('starling')) },
+  });
+  const run = await runSsh(lab.viaGateway(`gu=carl@${lab.sshd.user}`), 'echo provisioned', { key: lab.key, answers: [['Starling push', '']] });
+  t.equal(run.stdout.toString(), 'provisioned\n', run.stderr);
+  const created = [...fake.users.values()].find((user) => user.created);
+  t.same(created?.created, { phone: '+41795550199', email: 'carl@example.test', displayName: 'Carl Lindqvist' }, 'made from the LDAP attributes');
+  t.match(proxy.logs(), /CONNECT/, 'through the proxy');
 });
