@@ -7,13 +7,14 @@
  * Failures answer as Duo does: `{"stat":"FAIL","code":…,"message":…}`.
  *
  * Users are scripted in `users`; an unknown user preauths to `enroll`. `fail(fault)` makes the
- * next request(s) misbehave instead of answering.
+ * next request(s) misbehave instead of answering (faults.ts), as Duo words it; `heal()` forgets them.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signature, type Params } from '../../src/plugins/duo/signature.js';
+import { faultQueue, type FaultControls, type FaultWording } from './faults.js';
 import { testPki, type ServerCertificate } from './tls.js';
 
 export interface DuoDevice {
@@ -35,8 +36,6 @@ export interface FakeDuoUser {
   smsPasscode?: string;
 }
 
-export type DuoFault = '429' | '503' | 'drop' | 'malformed-json' | 'wrong-content-type' | 'huge' | 'slow' | 'redirect';
-
 export interface FakeDuoRequest {
   method: string;
   path: string;
@@ -44,7 +43,8 @@ export interface FakeDuoRequest {
   status: number;
 }
 
-export interface FakeDuo {
+/** `fail(…, path)` meets the requests to that path exactly. */
+export interface FakeDuo extends FaultControls {
   /** "127.0.0.1:port", the `[duo] host`. */
   host: string;
   port: number;
@@ -54,10 +54,6 @@ export interface FakeDuo {
   ca: string;
   users: Map<string, FakeDuoUser>;
   requests: FakeDuoRequest[];
-  /** The next `count` requests (to `path` only, when given) get `fault` instead of an answer. */
-  fail(fault: DuoFault, count?: number, path?: string): void;
-  /** Forgets the faults still pending: the next requests are answered again. */
-  heal(): void;
   close(): Promise<void>;
 }
 
@@ -72,6 +68,13 @@ export const MESSAGES = {
 } as const;
 const MAX_SKEW_S = 300;
 const ROUTES: Record<string, string> = { '/auth/v2/preauth': 'POST', '/auth/v2/auth': 'POST', '/auth/v2/auth_status': 'GET', '/auth/v2/check': 'GET' };
+const FAULT_WORDING: FaultWording = {
+  tooManyRequests: { body: JSON.stringify({ stat: 'FAIL', code: 42901, message: 'Too Many Requests' }) },
+  malformedJson: '{"stat":"OK","response":{"result":',
+  wrongContentType: { contentType: 'text/html', body: '<html>{"stat":"OK"}</html>' },
+  huge: (padding) => `{"stat":"OK","response":{"pad":"${padding}"}}`,
+  redirect: { status: 302, location: 'https://evil.example/auth/v2/preauth' },
+};
 
 class DuoFailure extends Error {
   constructor(
@@ -93,7 +96,7 @@ export async function startFakeDuo(
   const pushDelayMs = options.pushDelayMs ?? 50;
   const users = new Map<string, FakeDuoUser>();
   const requests: FakeDuoRequest[] = [];
-  const faults: { fault: DuoFault; count: number; path?: string }[] = [];
+  const faults = faultQueue(FAULT_WORDING);
   const used = new Set<string>();
   const transactions = new Map<string, string>(); // txid → user
   const timers = new Set<NodeJS.Timeout>();
@@ -183,44 +186,15 @@ export async function startFakeDuo(
     },
   };
 
-  const misbehave = (fault: DuoFault, res: ServerResponse) => {
-    const json = { 'content-type': 'application/json' };
-    switch (fault) {
-      case '429':
-        return res.writeHead(429, json).end(JSON.stringify({ stat: 'FAIL', code: 42901, message: 'Too Many Requests' }));
-      case '503':
-        return res.writeHead(503, { 'content-type': 'text/html' }).end('<html><body>Service Unavailable</body></html>');
-      case 'drop':
-        return res.socket?.destroy();
-      case 'malformed-json':
-        return res.writeHead(200, json).end('{"stat":"OK","response":{"result":');
-      case 'wrong-content-type':
-        return res.writeHead(200, { 'content-type': 'text/html' }).end('<html>{"stat":"OK"}</html>');
-      case 'huge':
-        res.writeHead(200, json).write(`{"stat":"OK","response":{"pad":"${'x'.repeat(2 * 1024 * 1024)}`);
-        return res.end('"}}');
-      case 'slow': {
-        res.writeHead(200, json).write('{');
-        const drip = setInterval(() => res.write(' '), 100);
-        res.once('close', () => clearInterval(drip));
-        return;
-      }
-      case 'redirect':
-        return res.writeHead(302, { location: 'https://evil.example/auth/v2/preauth', 'content-type': 'application/json' }).end('{}');
-    }
-  };
-
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'https://fake');
     const entry: FakeDuoRequest = { method: req.method ?? '', path: url.pathname, params: {}, status: 200 };
     requests.push(entry);
     const chunks: Buffer[] = [];
     for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
-    const fault = faults.find((f) => f.count > 0 && (f.path === undefined || f.path === url.pathname));
-    if (fault) {
-      fault.count -= 1;
+    if (faults.misbehave(url.pathname, res)) {
       entry.status = -1;
-      return misbehave(fault.fault, res);
+      return;
     }
     let status = 200;
     let body: Record<string, unknown>;
@@ -267,8 +241,8 @@ export async function startFakeDuo(
     ca: testPki().ca,
     users,
     requests,
-    fail: (fault, count = 1, path) => void faults.push({ fault, count, ...(path === undefined ? {} : { path }) }),
-    heal: () => void faults.splice(0),
+    fail: faults.fail,
+    heal: faults.heal,
     close,
   };
 }

@@ -7,7 +7,7 @@
  * Results answer as inWebo does: HTTP 200 and `{"err":"OK"|"NOK:<cause>", …}`.
  *
  * Users are scripted in `users`; an unknown login gets NOK:NOLOGIN. `fail(fault)` makes the next
- * request(s) misbehave instead of answering.
+ * request(s) misbehave instead of answering (faults.ts), as inWebo words it; `heal()` forgets them.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { faultQueue, type FaultControls, type FaultWording } from './faults.js';
 import { testPki, type ServerCertificate } from './tls.js';
 
 export interface FakeInweboUser {
@@ -27,8 +28,6 @@ export interface FakeInweboUser {
   waiting?: number;
 }
 
-export type InweboFault = '429' | '503' | 'drop' | 'malformed-json' | 'wrong-content-type' | 'huge' | 'slow' | 'redirect';
-
 export interface FakeInweboRequest {
   method: string;
   path: string;
@@ -36,7 +35,8 @@ export interface FakeInweboRequest {
   err?: string;
 }
 
-export interface FakeInwebo {
+/** `fail(…, path)` meets the requests to that path exactly (the API has one: `/FS`). */
+export interface FakeInwebo extends FaultControls {
   /** The `[inwebo] api_url`. */
   apiUrl: string;
   port: number;
@@ -47,8 +47,6 @@ export interface FakeInwebo {
   clientCert: string;
   users: Map<string, FakeInweboUser>;
   requests: FakeInweboRequest[];
-  /** The next `count` requests get `fault` instead of an answer. */
-  fail(fault: InweboFault, count?: number): void;
   close(): Promise<void>;
 }
 
@@ -56,6 +54,13 @@ export interface FakeInwebo {
 export const WRONG_OTP = 'NOK:FAILED';
 export const DEVICE_NAME = 'Alice phone';
 const ACTION_PARAMS: Record<string, string[]> = { authenticateExtended: ['token'], pushAuthenticate: [], checkPushResult: ['sessionId'] };
+const FAULT_WORDING: FaultWording = {
+  tooManyRequests: { body: '{"err":"NOK:too many requests"}' },
+  malformedJson: '{"err":"OK","name":',
+  wrongContentType: { contentType: 'text/html', body: '<html>{"err":"OK"}</html>' },
+  huge: (padding) => `{"err":"OK","name":"${padding}"}`,
+  redirect: { status: 302, location: 'https://evil.example/FS' },
+};
 
 let cachedApiPki: { ca: string; clientCert: string } | undefined;
 
@@ -85,7 +90,7 @@ export async function startFakeInwebo(t: { teardown(fn: () => unknown): unknown 
   const serviceId = '4242';
   const users = new Map<string, FakeInweboUser>();
   const requests: FakeInweboRequest[] = [];
-  const faults: { fault: InweboFault; count: number }[] = [];
+  const faults = faultQueue(FAULT_WORDING);
   const used = new Set<string>();
   const sessions = new Map<string, { login: string; polls: number }>();
 
@@ -119,41 +124,11 @@ export async function startFakeInwebo(t: { teardown(fn: () => unknown): unknown 
     return push === 'approve' ? { err: 'OK', name: DEVICE_NAME } : { err: push === 'refuse' ? 'NOK:REFUSED' : 'NOK:TIMEOUT' };
   };
 
-  const misbehave = (fault: InweboFault, res: ServerResponse) => {
-    const json = { 'content-type': 'application/json' };
-    switch (fault) {
-      case '429':
-        return res.writeHead(429, json).end('{"err":"NOK:too many requests"}');
-      case '503':
-        return res.writeHead(503, { 'content-type': 'text/html' }).end('<html><body>Service Unavailable</body></html>');
-      case 'drop':
-        return res.socket?.destroy();
-      case 'malformed-json':
-        return res.writeHead(200, json).end('{"err":"OK","name":');
-      case 'wrong-content-type':
-        return res.writeHead(200, { 'content-type': 'text/html' }).end('<html>{"err":"OK"}</html>');
-      case 'huge':
-        return res.writeHead(200, json).end(`{"err":"OK","name":"${'x'.repeat(2 * 1024 * 1024)}"}`);
-      case 'slow': {
-        res.writeHead(200, json).write('{');
-        const drip = setInterval(() => res.write(' '), 100);
-        res.once('close', () => clearInterval(drip));
-        return;
-      }
-      case 'redirect':
-        return res.writeHead(302, { location: 'https://evil.example/FS', 'content-type': 'application/json' }).end('{}');
-    }
-  };
-
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'https://fake');
     const entry: FakeInweboRequest = { method: req.method ?? '', path: url.pathname, params: {} };
     requests.push(entry);
-    const fault = faults.find((f) => f.count > 0);
-    if (fault) {
-      fault.count -= 1;
-      return misbehave(fault.fault, res);
-    }
+    if (faults.misbehave(url.pathname, res)) return;
     if (!['/FS', '/FS/'].includes(url.pathname)) return res.writeHead(404, { 'content-type': 'text/html' }).end('<html>Not Found</html>');
     if (req.method !== 'GET') return res.writeHead(405, { 'content-type': 'text/html' }).end('<html>Method Not Allowed</html>');
     let repeated = false;
@@ -185,7 +160,8 @@ export async function startFakeInwebo(t: { teardown(fn: () => unknown): unknown 
     clientCert: inweboApiPki().clientCert,
     users,
     requests,
-    fail: (fault, count = 1) => void faults.push({ fault, count }),
+    fail: faults.fail,
+    heal: faults.heal,
     close,
   };
 }

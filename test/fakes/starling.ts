@@ -9,15 +9,18 @@
  * a known, unexpired Bearer token or 401 with `WWW-Authenticate: Bearer error="invalid_token"`;
  * JSON bodies with their content type; errors as `{"errorMessage":{"errorCode","message"}}`.
  * `verify` (each OTP valid once), approval requests (pending, then the user's scripted answer
- * after `pushDelayMs`; Starling expires them after `secondsToExpire`), and user creation (an
+ * after `pushDelayMs`; Starling expires them after `secondsToExpire`, `expiryLagMs` later when
+ * told, as a slow Starling would: a test of the plugin's own deadline), and user creation (an
  * E.164 phone and an email, else errorCode 60016; the same phone and email give the same id).
  *
- * Users are scripted in `users` by Starling id; `fail(fault)` makes the next request(s) misbehave.
+ * Users are scripted in `users` by Starling id; `fail(fault)` makes the next request(s) misbehave
+ * (faults.ts), as Starling words it; `heal()` forgets them.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { faultQueue, underPath, type Fault, type FaultControls, type FaultWording } from './faults.js';
 import { testPki, type ServerCertificate } from './tls.js';
 
 export interface FakeStarlingUser {
@@ -31,8 +34,6 @@ export interface FakeStarlingUser {
   /** Set for users made through POST /v1/Users. */
   created?: { phone: string; email: string; displayName: string };
 }
-
-export type StarlingFault = '429' | '503' | 'drop' | 'malformed-json' | 'wrong-content-type' | 'huge' | 'slow' | 'redirect';
 
 export interface FakeStarlingRequest {
   method: string;
@@ -51,7 +52,7 @@ export interface ApprovalRecord {
   status: 'pending' | 'approved' | 'denied' | 'expired';
 }
 
-export interface FakeStarling {
+export interface FakeStarling extends FaultControls {
   port: number;
   tokenUrl: string;
   apiUrl: string;
@@ -66,13 +67,20 @@ export interface FakeStarling {
   /** Every token issued so far expires now. */
   expireTokens(): void;
   /** The next `count` requests (to paths starting with `prefix` only, when given) get `fault`. */
-  fail(fault: StarlingFault, count?: number, prefix?: string): void;
+  fail(fault: Fault, count?: number, prefix?: string): void;
   close(): Promise<void>;
 }
 
 export const TOKEN_PATH = '/auth/realms/StarlingClients/protocol/openid-connect/token';
 export const INVALID_USER = 60016;
 const E164 = /^\+[1-9]\d{6,14}$/;
+const FAULT_WORDING: FaultWording = {
+  tooManyRequests: { body: '{"errorMessage":{"errorCode":429,"message":"Too many requests"}}', headers: { 'retry-after': '30' } },
+  malformedJson: '{"status":',
+  wrongContentType: { contentType: 'text/plain', body: '{"status":"approved"}' },
+  huge: (padding) => `{"pad":"${padding}"}`,
+  redirect: { status: 307, location: 'https://evil.example/v1/Users' },
+};
 
 class Refusal extends Error {
   constructor(
@@ -89,17 +97,18 @@ const badToken = (description: string) => new Refusal(401, { errorMessage: { err
 
 export async function startFakeStarling(
   t: { teardown(fn: () => unknown): unknown },
-  options: { certificate?: ServerCertificate; tokenLifetimeS?: number; pushDelayMs?: number } = {},
+  options: { certificate?: ServerCertificate; tokenLifetimeS?: number; pushDelayMs?: number; expiryLagMs?: number } = {},
 ): Promise<FakeStarling> {
   const clientId = 'gatehouse-node 1';
   const clientSecret = `${randomBytes(18).toString('base64url')}:+&`; // characters Basic auth must form-encode
   const tokenLifetimeS = options.tokenLifetimeS ?? 300;
   const pushDelayMs = options.pushDelayMs ?? 50;
+  const expiryLagMs = options.expiryLagMs ?? 0;
   const users = new Map<string, FakeStarlingUser>();
   const approvals = new Map<string, ApprovalRecord>();
   const requests: FakeStarlingRequest[] = [];
   const tokens = new Map<string, number>(); // token → expiry (ms)
-  const faults: { fault: StarlingFault; count: number; prefix?: string }[] = [];
+  const faults = faultQueue(FAULT_WORDING, underPath);
   const timers = new Set<NodeJS.Timeout>();
   const after = (ms: number, run: () => void) => timers.add(setTimeout(run, ms));
 
@@ -147,7 +156,7 @@ export async function startFakeStarling(
       approvals.set(id, record);
       const answer = found.push ?? 'approve';
       if (answer !== 'ignore') after(pushDelayMs, () => record.status === 'pending' && (record.status = ({ approve: 'approved', deny: 'denied', expire: 'expired' } as const)[answer]));
-      after(record.secondsToExpire * 1000, () => record.status === 'pending' && (record.status = 'expired'));
+      after(record.secondsToExpire * 1000 + expiryLagMs, () => record.status === 'pending' && (record.status = 'expired'));
       return { id };
     }
     if (method === 'GET' && (match = path.match(/^\/v1\/ApprovalRequests\/([^/]+)$/))) {
@@ -175,11 +184,9 @@ export async function startFakeStarling(
     requests.push(entry);
     const chunks: Buffer[] = [];
     for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
-    const fault = faults.find((f) => f.count > 0 && (f.prefix === undefined || url.pathname.startsWith(f.prefix)));
-    if (fault) {
-      fault.count -= 1;
+    if (faults.misbehave(url.pathname, res)) {
       entry.status = -1;
-      return misbehave(fault.fault, res);
+      return;
     }
     const text = Buffer.concat(chunks).toString();
     const type = req.headers['content-type'] ?? '';
@@ -236,34 +243,10 @@ export async function startFakeStarling(
     expireTokens: () => {
       for (const token of tokens.keys()) tokens.set(token, 0);
     },
-    fail: (fault, count = 1, prefix) => void faults.push({ fault, count, ...(prefix === undefined ? {} : { prefix }) }),
+    fail: faults.fail,
+    heal: faults.heal,
     close,
   };
-}
-
-function misbehave(fault: StarlingFault, res: ServerResponse): void {
-  const json = { 'content-type': 'application/json' };
-  switch (fault) {
-    case '429':
-      return void res.writeHead(429, { ...json, 'retry-after': '30' }).end('{"errorMessage":{"errorCode":429,"message":"Too many requests"}}');
-    case '503':
-      return void res.writeHead(503, { 'content-type': 'text/html' }).end('<html>Service Unavailable</html>');
-    case 'drop':
-      return void res.socket?.destroy();
-    case 'malformed-json':
-      return void res.writeHead(200, json).end('{"status":');
-    case 'wrong-content-type':
-      return void res.writeHead(200, { 'content-type': 'text/plain' }).end('{"status":"approved"}');
-    case 'huge':
-      return void res.writeHead(200, json).end(`{"pad":"${'x'.repeat(2 * 1024 * 1024)}"}`);
-    case 'slow': {
-      res.writeHead(200, json).write('{');
-      const drip = setInterval(() => res.write(' '), 100);
-      return void res.once('close', () => clearInterval(drip));
-    }
-    case 'redirect':
-      return void res.writeHead(307, { ...json, location: 'https://evil.example/v1/Users' }).end('{}');
-  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

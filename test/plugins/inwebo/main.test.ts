@@ -3,33 +3,24 @@
 // app, unknown login), OTPs (ok, reused, wrong), the client certificate and service id from the
 // credential store and what a wrong one does, an unreachable service with ignore_conn_err, each
 // misbehaviour and a certificate mismatch denying within the timeout, and a real tinyproxy.
-import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { Plugin } from '../../../src/plugins/inwebo/main.js';
-import { PluginConfiguration, type ConnectionArgs, type HookResult } from '../../../src/plugins/sdk/index.js';
 import { DEVICE_NAME, startFakeInwebo, type FakeInwebo } from '../../fakes/inwebo.js';
 import { testPki } from '../../fakes/tls.js';
-import { freeTcpPort, startTinyproxy } from '../../helpers/tinyproxy.js';
-import { fakeContext } from '../fixtures/fake-context.js';
+import { freeTcpPort } from '../../helpers/tinyproxy.js';
+import { checkDefaultCfgAndManifest, metadata, outcome, pluginFile, pluginUnderTest, withOptions } from '../helpers/plugin-under-test.js';
+import { acceptsThroughTinyproxy, deniesEachMisbehaviour, outagesDeny, unreachableDenies, untrustedCertificateDenies } from '../helpers/service-failures.js';
 
-const pluginFile = (name: string) => readFileSync(new URL(`../../../src/plugins/inwebo/${name}`, import.meta.url), 'utf8');
-const defaultCfg = pluginFile('default.cfg');
+const defaultCfg = pluginFile('inwebo', 'default.cfg');
 
 /** default.cfg pointed at `inwebo` (certificate and CA from the credential store), `[inwebo]` options changed by `options`. */
 function setup(t: Test, inwebo: Pick<FakeInwebo, 'apiUrl' | 'serviceId' | 'clientCert' | 'ca'>, options: Record<string, string> = {}, extra = '') {
-  let text = defaultCfg.replace('#service_id=<numeric Service ID>', `service_id=${inwebo.serviceId}`) + extra;
-  for (const [option, value] of Object.entries({ api_url: inwebo.apiUrl, ...options })) text = text.replace(new RegExp(`^${option}=.*$`, 'm'), `${option}=${value}`);
-  const context = fakeContext(t);
-  context.secrets.set('inwebo/client_cert', inwebo.clientCert);
-  context.secrets.set('tls/ca_cert', inwebo.ca);
-  const authenticate = (args: ConnectionArgs) =>
-    new Plugin(text, context).authenticate({ session_id: 's', protocol: 'ssh', client_ip: '10.0.0.1', gateway_user: 'alice', ...args });
-  const logged = (level: string, pattern: RegExp) => context.logs.some(([l, message]) => l === level && pattern.test(message));
-  return { context, authenticate, logged };
+  return pluginUnderTest(t, {
+    Plugin,
+    configuration: withOptions(defaultCfg.replace('#service_id=<numeric Service ID>', `service_id=${inwebo.serviceId}`) + extra, { api_url: inwebo.apiUrl, ...options }),
+    secrets: { 'inwebo/client_cert': inwebo.clientCert, 'tls/ca_cert': inwebo.ca },
+  });
 }
-
-const outcome = (result: HookResult) => (result.verdict === 'DENY' ? result.reason : result.verdict);
-const metadata = (result: HookResult) => JSON.parse(result.additional_metadata ?? 'null') as unknown;
 
 async function fakeInwebo(t: Test) {
   const inwebo = await startFakeInwebo(t);
@@ -42,15 +33,12 @@ async function fakeInwebo(t: Test) {
   return inwebo;
 }
 
-t.test('default.cfg: small, valid; MANIFEST', async (t) => {
-  t.ok(Buffer.byteLength(defaultCfg) <= 10 * 1024);
-  const config = PluginConfiguration.parse(defaultCfg, async () => undefined);
-  t.same(config.sectionNames(), ['inwebo', 'auth', 'connection_limit by=client_ip_gateway_user', 'authentication_cache', 'logging']);
-  t.equal(await config.get('inwebo', 'api_url'), 'https://api.myinwebo.com/FS');
-  t.equal(await config.getInt('inwebo', 'timeout', 0), 60);
-  t.equal(await config.getBoolean('inwebo', 'ignore_conn_err', true), false);
-  t.match(pluginFile('MANIFEST'), /^name: inwebo\n(.*\n)*type: aa\napi: "1\.2"\nentry_point: main\.js\n/m);
-});
+t.test('default.cfg: small, valid; MANIFEST', (t) =>
+  checkDefaultCfgAndManifest(t, 'inwebo', ['inwebo', 'auth', 'connection_limit by=client_ip_gateway_user', 'authentication_cache', 'logging'], async (config) => {
+    t.equal(await config.get('inwebo', 'api_url'), 'https://api.myinwebo.com/FS');
+    t.equal(await config.getInt('inwebo', 'timeout', 0), 60);
+    t.equal(await config.getBoolean('inwebo', 'ignore_conn_err', true), false);
+  }));
 
 t.test('with the fake inWebo', async (t) => {
   const inwebo = await fakeInwebo(t);
@@ -109,42 +97,20 @@ t.test('with the fake inWebo', async (t) => {
     }
   });
 
-  t.test('misbehaviour denies with the reason logged, within the timeout, even with ignore_conn_err=yes', async (t) => {
-    const { authenticate, logged } = setup(t, inwebo, { request_timeout: '1', ignore_conn_err: 'yes' });
-    for (const [fault, reason] of [['429', /rate limited/], ['malformed-json', /malformed JSON/], ['wrong-content-type', /not JSON/], ['huge', /larger than/], ['slow', /response not complete/], ['redirect', /redirect/]] as const) {
-      inwebo.fail(fault);
-      const started = performance.now();
-      t.equal(outcome(await authenticate({ key_value_pairs: { otp: '' } })), 'Communication error', fault);
-      t.ok(performance.now() - started < 1500, `${fault}: within the request timeout`);
-      t.ok(logged('error', reason), `${fault}: logged`);
-    }
-  });
+  t.test('misbehaviour denies with the reason logged, within the timeout, even with ignore_conn_err=yes', (t) =>
+    deniesEachMisbehaviour(t, (options) => setup(t, inwebo, options), (fault) => inwebo.fail(fault)));
 
-  t.test('through tinyproxy', async (t) => {
-    const proxy = await startTinyproxy(t, { connectPorts: [inwebo.port] });
-    const { authenticate } = setup(t, inwebo, {}, `\n[https_proxy]\nserver=${proxy.host}\nport=${proxy.port}\n`);
-    t.equal(outcome(await authenticate({ key_value_pairs: { otp: '' } })), 'ACCEPT');
-    t.match(proxy.logs(), new RegExp(`CONNECT 127\\.0\\.0\\.1:${inwebo.port}`));
-  });
+  t.test('through tinyproxy', (t) => acceptsThroughTinyproxy(t, inwebo.port, (options, extra) => setup(t, inwebo, options, extra)));
 });
 
 t.test('unreachable: DENY, or ACCEPT without MFA when ignore_conn_err=yes; 5xx and drops alike', async (t) => {
   const inwebo = await fakeInwebo(t);
   const nowhere = { ...inwebo, apiUrl: `https://127.0.0.1:${await freeTcpPort()}/FS` };
-  const strict = setup(t, nowhere);
-  t.equal(outcome(await strict.authenticate({ key_value_pairs: { otp: '' } })), 'Backend service unreachable');
-  t.ok(strict.logged('error', /ECONNREFUSED/));
-  const lenient = setup(t, nowhere, { ignore_conn_err: 'yes' });
-  t.same(metadata(await lenient.authenticate({ key_value_pairs: { otp: '111111' } })), { authentication: 'ignore_conn_err', mfa_identity: 'alice' });
-  for (const fault of ['503', 'drop'] as const) {
-    inwebo.fail(fault);
-    t.equal(outcome(await setup(t, inwebo).authenticate({ key_value_pairs: { otp: '' } })), 'Backend service unreachable', fault);
-  }
+  await unreachableDenies(t, (options) => setup(t, nowhere, options), 'alice');
+  await outagesDeny(t, (options) => setup(t, inwebo, options), (fault) => inwebo.fail(fault));
 });
 
 t.test('a server certificate for another name: DENY even with ignore_conn_err=yes', async (t) => {
   const inwebo = await startFakeInwebo(t, { certificate: testPki().other });
-  const { authenticate, logged } = setup(t, inwebo, { ignore_conn_err: 'yes' });
-  t.equal(outcome(await authenticate({ key_value_pairs: { otp: '' } })), 'Communication error');
-  t.ok(logged('error', /certificate not trusted/));
+  await untrustedCertificateDenies(t, (options) => setup(t, inwebo, options));
 });

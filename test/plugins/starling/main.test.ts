@@ -5,44 +5,39 @@
 // an unreachable service with ignore_conn_err, misbehaviour and a wrong certificate denying within
 // the timeout, and a real tinyproxy on the way.
 import { hostname } from 'node:os';
-import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { Plugin } from '../../../src/plugins/starling/main.js';
-import { PluginConfiguration, type ConnectionArgs, type HookResult, type LdapDirectory } from '../../../src/plugins/sdk/index.js';
+import type { LdapDirectory } from '../../../src/plugins/sdk/index.js';
 import { startFakeStarling, TOKEN_PATH, type FakeStarling } from '../../fakes/starling.js';
 import { testPki } from '../../fakes/tls.js';
-import { freeTcpPort, startTinyproxy } from '../../helpers/tinyproxy.js';
-import { fakeClock, fakeContext } from '../fixtures/fake-context.js';
+import { freeTcpPort } from '../../helpers/tinyproxy.js';
+import { fakeClock } from '../fixtures/fake-context.js';
+import { checkDefaultCfgAndManifest, metadata, outcome, pluginFile, pluginUnderTest, withOptions } from '../helpers/plugin-under-test.js';
+import { acceptsThroughTinyproxy, deniesEachMisbehaviour, outagesDeny, unreachableDenies, untrustedCertificateDenies } from '../helpers/service-failures.js';
 
-const pluginFile = (name: string) => readFileSync(new URL(`../../../src/plugins/starling/${name}`, import.meta.url), 'utf8');
-const defaultCfg = pluginFile('default.cfg');
+const defaultCfg = pluginFile('starling', 'default.cfg');
 const ALICE = '1234567';
 
 type Endpoint = Pick<FakeStarling, 'tokenUrl' | 'apiUrl' | 'clientId' | 'clientSecret' | 'ca'>;
 
 /** default.cfg pointed at `starling` (its CA from the credential store), `[starling]` options changed by `options`. */
 function setup(t: Test, starling: Endpoint, options: Record<string, string> = {}, extra = '', more: { ldap?: LdapDirectory } = {}) {
-  let text = defaultCfg.replace('#token_url=https://sts.cloud.oneidentity.com/auth/realms/StarlingClients/protocol/openid-connect/token', `token_url=${starling.tokenUrl}`)
+  const text = defaultCfg.replace('#token_url=https://sts.cloud.oneidentity.com/auth/realms/StarlingClients/protocol/openid-connect/token', `token_url=${starling.tokenUrl}`)
     .replace('#api_url=https://2faclient.cloud.oneidentity.com', `api_url=${starling.apiUrl}`) + extra;
-  for (const [option, value] of Object.entries(options)) text = text.replace(new RegExp(`^${option}=.*$`, 'm'), `${option}=${value}`);
-  const context = fakeContext(t, more);
-  context.secrets.set('starling/client_id', starling.clientId);
-  context.secrets.set('starling/client_secret', starling.clientSecret);
-  context.secrets.set('tls/ca_cert', starling.ca);
-  context.secrets.set(`usermapping source=explicit/alice`, ALICE);
   const clock = fakeClock(Date.now());
-  const authenticate = (args: ConnectionArgs) =>
-    new Plugin(`${text}\n[usermapping source=explicit]\nalice=$\ndenier=7654321\nignorer=5555555\nexpirer=4444444\n`, context, clock)
-      .authenticate({ session_id: 's', protocol: 'ssh', client_ip: '10.0.0.1', gateway_user: 'alice', server_username: 'root', ...args });
-  const logged = (level: string, pattern: RegExp) => context.logs.some(([l, message]) => l === level && pattern.test(message));
-  return { context, clock, authenticate, logged };
+  const plugin = pluginUnderTest(t, {
+    Plugin,
+    configuration: `${withOptions(text, options)}\n[usermapping source=explicit]\nalice=$\ndenier=7654321\nignorer=5555555\nexpirer=4444444\n`,
+    secrets: { 'starling/client_id': starling.clientId, 'starling/client_secret': starling.clientSecret, 'tls/ca_cert': starling.ca, 'usermapping source=explicit/alice': ALICE },
+    context: more,
+    clock,
+    args: { server_username: 'root' },
+  });
+  return { ...plugin, clock };
 }
 
-const outcome = (result: HookResult) => (result.verdict === 'DENY' ? result.reason : result.verdict);
-const metadata = (result: HookResult) => JSON.parse(result.additional_metadata ?? 'null') as unknown;
-
-async function fakeStarling(t: Test) {
-  const starling = await startFakeStarling(t);
+async function fakeStarling(t: Test, options: Parameters<typeof startFakeStarling>[1] = {}) {
+  const starling = await startFakeStarling(t, options);
   starling.users.set(ALICE, { otps: ['111111', '222222'] });
   starling.users.set('7654321', { push: 'deny' });
   starling.users.set('5555555', { push: 'ignore' });
@@ -50,21 +45,19 @@ async function fakeStarling(t: Test) {
   return starling;
 }
 
-t.test('default.cfg: small, valid; MANIFEST', async (t) => {
-  t.ok(Buffer.byteLength(defaultCfg) <= 10 * 1024);
-  const config = PluginConfiguration.parse(defaultCfg, async () => undefined);
-  t.same(config.sectionNames(), ['starling', 'auth', 'connection_limit by=client_ip_gateway_user', 'authentication_cache', 'logging']);
-  t.equal(await config.getInt('starling', 'timeout', 0), 90);
-  t.equal(await config.getInt('starling', 'push_timeout', 0), 60);
-  t.equal(await config.getBoolean('starling', 'ignore_conn_err', true), false);
-  t.match(pluginFile('MANIFEST'), /^name: starling\n(.*\n)*type: aa\napi: "1\.2"\nentry_point: main\.js\n/m);
-});
+t.test('default.cfg: small, valid; MANIFEST', (t) =>
+  checkDefaultCfgAndManifest(t, 'starling', ['starling', 'auth', 'connection_limit by=client_ip_gateway_user', 'authentication_cache', 'logging'], async (config) => {
+    t.equal(await config.getInt('starling', 'timeout', 0), 90);
+    t.equal(await config.getInt('starling', 'push_timeout', 0), 60);
+    t.equal(await config.getBoolean('starling', 'ignore_conn_err', true), false);
+  }));
 
 t.test('with the fake Starling', async (t) => {
   const starling = await fakeStarling(t);
 
   t.test('push: asked, approved with the connection details; denied; expired at Starling; past push_timeout', async (t) => {
-    const { authenticate, logged } = setup(t, starling, { push_timeout: '1' });
+    // A push_timeout these answers come well within, however slow the machine (each is seen at the first poll after the fake's 50 ms).
+    const { authenticate, logged } = setup(t, starling, { push_timeout: '5' });
     const asked = await authenticate({});
     t.same(asked.question, ['otp', 'Press Enter for Starling push, or type the one-time password: ', true]);
     const approved = await authenticate({ cookie: asked.cookie, key_value_pairs: { otp: '' } });
@@ -74,7 +67,7 @@ t.test('with the fake Starling', async (t) => {
     t.same(request, {
       userId: ALICE,
       message: 'SPS Gateway Authentication',
-      secondsToExpire: 1,
+      secondsToExpire: 5,
       details: { Gateway: hostname(), 'Gateway User': 'alice', 'Server User': 'root', 'Client IP': '10.0.0.1', Protocol: 'ssh' },
       status: 'approved',
     });
@@ -82,10 +75,17 @@ t.test('with the fake Starling', async (t) => {
     t.ok(logged('info', /push for 7654321: request denied by user/));
     t.equal(outcome(await authenticate({ gateway_user: 'expirer', key_value_pairs: { otp: '' } })), 'Authentication failed');
     t.ok(logged('info', /push for 4444444: push request timed out \(server\)/));
+
+    // Past push_timeout, the plugin's own deadline ends the push. Starling expires the request only
+    // 10 s after push_timeout here (else its clock races the plugin's: both would end it at 1 s),
+    // and the plugin polls every 5 s, so waiting for Starling or for the next poll fails the bound.
+    const lateStarling = await fakeStarling(t, { expiryLagMs: 10_000 });
+    const pastTimeout = setup(t, lateStarling, { push_timeout: '1', poll_interval: '5' });
     const started = performance.now();
-    t.equal(outcome(await authenticate({ gateway_user: 'ignorer', key_value_pairs: { otp: '' } })), 'Authentication failed');
-    t.ok(performance.now() - started < 1500);
-    t.ok(logged('info', /push for 5555555: push request timed out \(client\) after 1 s/));
+    t.equal(outcome(await pastTimeout.authenticate({ gateway_user: 'ignorer', key_value_pairs: { otp: '' } })), 'Authentication failed');
+    const elapsed = performance.now() - started;
+    t.ok(elapsed >= 1000 && elapsed < 1000 + 2500, `gave up at push_timeout (1 s), not later: ${Math.round(elapsed)} ms`);
+    t.ok(pastTimeout.logged('info', /push for 5555555: push request timed out \(client\) after 1 s/));
   });
 
   t.test('details unknown are N/A', async (t) => {
@@ -127,23 +127,10 @@ t.test('with the fake Starling', async (t) => {
     t.ok(logged('error', /HTTP 401 invalid_client/));
   });
 
-  t.test('misbehaviour and rate limits deny with the reason logged, within the timeout, even with ignore_conn_err=yes', async (t) => {
-    const { authenticate, logged } = setup(t, starling, { request_timeout: '1', ignore_conn_err: 'yes' });
-    for (const [fault, reason] of [['429', /rate limited/], ['malformed-json', /malformed JSON/], ['wrong-content-type', /not JSON/], ['huge', /larger than/], ['slow', /response not complete/], ['redirect', /redirect/]] as const) {
-      starling.fail(fault, 1, '/v1/');
-      const started = performance.now();
-      t.equal(outcome(await authenticate({ key_value_pairs: { otp: '' } })), 'Communication error', fault);
-      t.ok(performance.now() - started < 1500, `${fault}: within the request timeout`);
-      t.ok(logged('error', reason), `${fault}: logged`);
-    }
-  });
+  t.test('misbehaviour and rate limits deny with the reason logged, within the timeout, even with ignore_conn_err=yes', (t) =>
+    deniesEachMisbehaviour(t, (options) => setup(t, starling, options), (fault) => starling.fail(fault, 1, '/v1/')));
 
-  t.test('through tinyproxy', async (t) => {
-    const proxy = await startTinyproxy(t, { connectPorts: [starling.port] });
-    const { authenticate } = setup(t, starling, {}, `\n[https_proxy]\nserver=${proxy.host}\nport=${proxy.port}\n`);
-    t.equal(outcome(await authenticate({ key_value_pairs: { otp: '' } })), 'ACCEPT');
-    t.match(proxy.logs(), new RegExp(`CONNECT 127\\.0\\.0\\.1:${starling.port}`));
-  });
+  t.test('through tinyproxy', (t) => acceptsThroughTinyproxy(t, starling.port, (options, extra) => setup(t, starling, options, extra)));
 });
 
 t.test('auto-provisioning from LDAP: created once and cached, refused users marked invalid for [memory_cache] ttl', async (t) => {
@@ -192,22 +179,12 @@ t.test('auto-provisioning from LDAP: created once and cached, refused users mark
 t.test('unreachable: DENY, or ACCEPT without MFA when ignore_conn_err=yes; 5xx and drops alike', async (t) => {
   const port = await freeTcpPort();
   const nowhere = { tokenUrl: `https://127.0.0.1:${port}${TOKEN_PATH}`, apiUrl: `https://127.0.0.1:${port}`, clientId: 'c', clientSecret: 's', ca: testPki().ca };
-  const strict = setup(t, nowhere);
-  t.equal(outcome(await strict.authenticate({ key_value_pairs: { otp: '' } })), 'Backend service unreachable');
-  t.ok(strict.logged('error', /ECONNREFUSED/));
-  const lenient = setup(t, nowhere, { ignore_conn_err: 'yes' });
-  t.same(metadata(await lenient.authenticate({ key_value_pairs: { otp: '111111' } })), { authentication: 'ignore_conn_err', mfa_identity: ALICE });
-
+  await unreachableDenies(t, (options) => setup(t, nowhere, options), ALICE);
   const starling = await fakeStarling(t);
-  for (const fault of ['503', 'drop'] as const) {
-    starling.fail(fault, 1, '/v1/');
-    t.equal(outcome(await setup(t, starling).authenticate({ key_value_pairs: { otp: '' } })), 'Backend service unreachable', fault);
-  }
+  await outagesDeny(t, (options) => setup(t, starling, options), (fault) => starling.fail(fault, 1, '/v1/'));
 });
 
 t.test('a certificate for another name: DENY even with ignore_conn_err=yes', async (t) => {
   const starling = await startFakeStarling(t, { certificate: testPki().other });
-  const { authenticate, logged } = setup(t, starling, { ignore_conn_err: 'yes' });
-  t.equal(outcome(await authenticate({ key_value_pairs: { otp: '' } })), 'Communication error');
-  t.ok(logged('error', /certificate not trusted/));
+  await untrustedCertificateDenies(t, (options) => setup(t, starling, options));
 });
