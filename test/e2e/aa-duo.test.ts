@@ -44,6 +44,10 @@ t.test('push approved, passcode in the login name, push denied, Duo down with ig
   t.equal(passcode.stdout.toString(), 'passcode\n', passcode.stderr);
   t.same(passcode.prompts, [], 'no prompt: the passcode came with the login name');
 
+  const prompted = await runSsh(as('alice'), 'echo prompted', { key: lab.key, answers: [['Duo push', '222222']] });
+  t.equal(prompted.stdout.toString(), 'prompted\n', prompted.stderr);
+  t.match(duo.requests.at(-1), { path: '/auth/v2/auth', params: { factor: 'passcode' } }, 'the typed passcode went to Duo');
+
   const denied = await runSsh(as('denier'), 'true', { key: lab.key, answers: [['Duo push', '']] });
   t.equal(denied.code, 255, 'a denied push denies the login');
 
