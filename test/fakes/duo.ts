@@ -10,10 +10,9 @@
  * next request(s) misbehave instead of answering (faults.ts), as Duo words it; `heal()` forgets them.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { signature, type Params } from '../../src/plugins/duo/signature.js';
+import { serveHttps } from './https-server.js';
 import { faultQueue, type FaultControls, type FaultWording } from './faults.js';
 import { testPki, type ServerCertificate } from './tls.js';
 
@@ -222,17 +221,7 @@ export async function startFakeDuo(
   };
 
   const certificate = options.certificate ?? testPki().local;
-  const server: Server = createServer({ key: certificate.key, cert: certificate.cert }, (req, res) => {
-    handle(req, res).catch(() => res.socket?.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const close = async () => {
-    for (const timer of timers) clearTimeout(timer);
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  };
-  t.teardown(close);
+  const { port, close } = await serveHttps(t, { key: certificate.key, cert: certificate.cert }, handle, timers);
   return {
     host: `127.0.0.1:${port}`,
     port,

@@ -12,10 +12,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { serveHttps } from './https-server.js';
 import { faultQueue, type FaultControls, type FaultWording } from './faults.js';
 import { testPki, type ServerCertificate } from './tls.js';
 
@@ -144,14 +143,7 @@ export async function startFakeInwebo(t: { teardown(fn: () => unknown): unknown 
   };
 
   const certificate = options.certificate ?? testPki().local;
-  const server: Server = createServer({ key: certificate.key, cert: certificate.cert, ca: inweboApiPki().ca, requestCert: true, rejectUnauthorized: true }, handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const close = async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  };
-  t.teardown(close);
+  const { port, close } = await serveHttps(t, { key: certificate.key, cert: certificate.cert, ca: inweboApiPki().ca, requestCert: true, rejectUnauthorized: true }, handle);
   return {
     apiUrl: `https://127.0.0.1:${port}/FS`,
     port,

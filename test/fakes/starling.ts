@@ -18,8 +18,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { serveHttps } from './https-server.js';
 import { faultQueue, underPath, type Fault, type FaultControls, type FaultWording } from './faults.js';
 import { testPki, type ServerCertificate } from './tls.js';
 
@@ -218,17 +217,7 @@ export async function startFakeStarling(
   };
 
   const certificate = options.certificate ?? testPki().local;
-  const server = createServer({ key: certificate.key, cert: certificate.cert }, (req, res) => {
-    handle(req, res).catch(() => res.socket?.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const close = async () => {
-    for (const timer of timers) clearTimeout(timer);
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  };
-  t.teardown(close);
+  const { port, close } = await serveHttps(t, { key: certificate.key, cert: certificate.cert }, handle, timers);
   return {
     port,
     tokenUrl: `https://127.0.0.1:${port}${TOKEN_PATH}`,
