@@ -9,10 +9,10 @@ import { buildPluginZip } from '../../../scripts/build-plugins.js';
 import { PluginSlots } from '../../../src/aa/slots.js';
 import { sealGuard } from '../../../src/config/sealed.js';
 import { authenticateArgs } from '../../aa/sandbox/helpers/hook-calls.js';
-import { captureLog, loadSandbox } from '../../aa/sandbox/helpers/plain-sandbox.js';
 import { RADIUS_USERS, startFreeRadius } from '../../helpers/freeradius.js';
 import { transpileTree } from '../../helpers/plain-node-child.js';
 import { treeSnapshot } from '../../helpers/tree.js';
+import { startInSandbox } from '../helpers/plugin-zip.js';
 
 const sourceDir = fileURLToPath(new URL('../../../src/plugins/', import.meta.url));
 
@@ -34,19 +34,7 @@ t.test('the built zip installs and authenticates against FreeRADIUS from the san
 
   const server = await startFreeRadius(t);
   const configText = (installed.defaultConfig as string).replace('#server=radius.example.org', 'server=127.0.0.1').replace('port=1812', `port=${server.port}`);
-  const { PluginSandbox } = await loadSandbox(join(dir, 'sandbox'));
-  const sandbox = await PluginSandbox.start({
-    configName: 'radius-mfa',
-    pluginName: 'radius',
-    pluginDir: installed.dir,
-    entryPoint: installed.manifest.entryPoint,
-    configText,
-    stateDir: join(dir, 'state'),
-    ephemeralDir: join(dir, 'ephemeral'),
-    secret: async (section, option) => (section === 'radius' && option === 'secret' ? server.secret : undefined),
-    log: captureLog().log,
-  });
-  t.teardown(() => sandbox.close());
+  const sandbox = await startInSandbox(t, { dir, installed, files }, 'radius-mfa', configText, { 'radius/secret': server.secret });
 
   t.match(await sandbox.call('authenticate', authenticateArgs({}, { otp: RADIUS_USERS.alice.password })), { verdict: 'ACCEPT' });
   const bob = { ...authenticateArgs({}, { otp: 'first factor' }), gateway_user: RADIUS_USERS.bob.username };

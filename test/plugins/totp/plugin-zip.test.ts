@@ -11,10 +11,10 @@ import { sealGuard } from '../../../src/config/sealed.js';
 import { encodeBase32 } from '../../../src/plugins/totp/base32.js';
 import { hotp } from '../../../src/plugins/totp/hotp.js';
 import { authenticateArgs } from '../../aa/sandbox/helpers/hook-calls.js';
-import { captureLog, loadSandbox } from '../../aa/sandbox/helpers/plain-sandbox.js';
 import { errorOf } from '../../helpers/errors.js';
 import { transpileTree } from '../../helpers/plain-node-child.js';
 import { treeSnapshot } from '../../helpers/tree.js';
+import { startInSandbox } from '../helpers/plugin-zip.js';
 
 const sourceDir = fileURLToPath(new URL('../../../src/plugins/', import.meta.url));
 const seed = new TextEncoder().encode('12345678901234567890');
@@ -38,19 +38,7 @@ t.test('the built zip installs, runs in the sandbox and is reproducible', async 
   t.notOk(files.some((path) => path === 'totp/enroll.js' || path.startsWith('totp/qr/')), 'not the enrolment code, which main.js does not import');
   t.equal(await readFile(join(installed.dir, 'main.js'), 'utf8'), "export { Plugin } from './totp/main.js';\n");
 
-  const { PluginSandbox } = await loadSandbox(join(dir, 'sandbox'));
-  const sandbox = await PluginSandbox.start({
-    configName: 'totp-mfa',
-    pluginName: 'totp',
-    pluginDir: installed.dir,
-    entryPoint: installed.manifest.entryPoint,
-    configText: installed.defaultConfig as string,
-    stateDir: join(dir, 'state'),
-    ephemeralDir: join(dir, 'ephemeral'),
-    secret: async (section, option) => (section === 'totp_seed' && option === 'alice' ? encodeBase32(seed) : undefined),
-    log: captureLog().log,
-  });
-  t.teardown(() => sandbox.close());
+  const sandbox = await startInSandbox(t, { dir, installed, files }, 'totp-mfa', installed.defaultConfig as string, { 'totp_seed/alice': encodeBase32(seed) });
   const step = Math.floor(Date.now() / 30_000);
   const withCode = (otp: string) => sandbox.call('authenticate', authenticateArgs({}, { otp }));
   t.match(await withCode(hotp(seed, step, 6)), { verdict: 'ACCEPT', additional_metadata: '{"authentication":"otp","mfa_identity":"alice"}' });
