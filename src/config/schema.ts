@@ -162,16 +162,35 @@ const connectionPolicy = z
   })
   .strict();
 
+export const SYSLOG_FACILITIES = ['kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'authpriv', 'ftp', 'ntp', 'audit', 'alert', 'clock', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7'] as const;
+
 const syslogTarget = z
   .object({
     name,
-    host: z.string().min(1),
+    host: z.string().min(1).max(253).regex(/^[A-Za-z0-9.:_-]+$/, 'expected a host name or IP address'),
     port: port.default(514),
     transport: z.enum(['udp', 'tcp', 'tls']).default('tcp'),
     format: z.enum(['rfc5424', 'json', 'cef']).default('rfc5424'),
-    caFile: z.string().optional(),
+    facility: z.enum(SYSLOG_FACILITIES).default('authpriv'),
+    /** TLS: PEM file of the CA(s) the receiver's certificate must chain to; default: the system's CAs. */
+    caFile: z.string().min(1).optional(),
+    /** TLS: name the receiver's certificate must carry; default: `host`. */
+    serverName: z.string().min(1).max(253).optional(),
+    /** TLS: client certificate and its key (PEM files), for receivers that require one. */
+    clientCertFile: z.string().min(1).optional(),
+    clientKeyFile: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((target, ctx) => {
+    if (target.transport !== 'tls') {
+      for (const field of ['caFile', 'serverName', 'clientCertFile', 'clientKeyFile'] as const) {
+        if (target[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `only for transport "tls"` });
+      }
+    }
+    if ((target.clientCertFile === undefined) !== (target.clientKeyFile === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['clientKeyFile'], message: 'clientCertFile and clientKeyFile go together' });
+    }
+  });
 
 const network = z
   .object({
@@ -227,7 +246,14 @@ export const configSchema = z
     network: network.prefault({}),
     console: consoleSettings.prefault({}),
     rateLimit: rateLimit.default({}),
-    logging: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') }).strict().prefault({}),
+    logging: z
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+        /** Disk kept for the audit journal (the local event record and every syslog target's queue). */
+        journalMaxMiB: z.number().int().min(1).max(1024 * 1024).default(512),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -284,3 +310,4 @@ export const directorySecret = {
   ldapBindPassword: (server: string) => ({ scope: 'directory', section: server, option: 'bind_password' }),
   radiusSharedSecret: (server: string) => ({ scope: 'directory', section: server, option: 'shared_secret' }),
 };
+export type SyslogTargetConfig = GatehouseConfig['syslogTargets'][number];

@@ -21,6 +21,11 @@ export interface Rfc5424Message {
   message?: string;
   /** Start MSG with the UTF-8 BOM (RFC 5424 §6.4: SHOULD when MSG is UTF-8). */
   bom?: boolean;
+  /**
+   * MSG is a structured body (JSON, CEF) that escapes its own backslashes: only control characters are
+   * escaped, as `\uXXXX`, which JSON reads back and which CEF's own escaping has already removed.
+   */
+  structuredBody?: boolean;
 }
 
 /** Our private SD-ID. 32473 is the IANA documentation PEN (RFC 5612); replace it once we register a PEN. */
@@ -30,6 +35,7 @@ export const GATEHOUSE_SD_ID = 'gatehouse@32473';
 const SD_NAME = /^(?:(?![= \]"])[\x21-\x7e]){1,32}$/;
 const VALUE_ESCAPES = escapeSet('\\"]'); // RFC 5424 §6.3.3, plus control characters
 const MSG_ESCAPES = escapeSet('\\'); // backslash too, so an escaped control reads back unambiguously
+const BODY_ESCAPES = escapeSet('');
 
 /** Formats one message; the result is always a single line of valid UTF-8. */
 export function formatRfc5424(m: Rfc5424Message): Buffer {
@@ -44,7 +50,7 @@ export function formatRfc5424(m: Rfc5424Message): Buffer {
     headerField(m.msgId, 32),
     m.structuredData.length ? m.structuredData.map(sdElement).join('') : '-',
   ].join(' ');
-  const msg = m.message ? ' ' + (m.bom ? '\uFEFF' : '') + escapeText(m.message, MSG_ESCAPES) : '';
+  const msg = m.message ? ' ' + (m.bom ? '\uFEFF' : '') + escapeText(m.message, m.structuredBody ? BODY_ESCAPES : MSG_ESCAPES) : '';
   return Buffer.from(head + msg, 'utf8');
 }
 
@@ -58,19 +64,21 @@ export interface Rfc5424Header {
 /**
  * An audit record as RFC 5424: MSGID = event id, MSG = name, fields in one `gatehouse@32473` element
  * (null fields omitted), and `[meta sequenceId]` (RFC 5424 §7.3.1) so gaps are detectable.
+ * With `body` (a JSON or CEF rendering of the record) MSG is that body and only `meta` stays in SD.
  */
-export function toRfc5424(record: AuditRecord, header: Rfc5424Header): Buffer {
+export function toRfc5424(record: AuditRecord, header: Rfc5424Header, body?: string): Buffer {
   if (!Number.isInteger(record.sequence) || record.sequence < 1 || record.sequence > 2147483647) {
     throw new RangeError(`sequenceId ${record.sequence} is not 1..2147483647`);
   }
-  const params: SdParam[] = Object.entries(record.fields).flatMap(([k, v]) => (v === null ? [] : [[k, String(v)] as SdParam]));
+  const params: SdParam[] = body === undefined ? Object.entries(record.fields).flatMap(([k, v]) => (v === null ? [] : [[k, String(v)] as SdParam])) : [];
   return formatRfc5424({
     ...header,
     severity: severityCode(record.severity),
     timestamp: record.time,
     msgId: record.eventId,
     structuredData: [...(params.length ? [{ id: GATEHOUSE_SD_ID, params }] : []), { id: 'meta', params: [['sequenceId', String(record.sequence)]] }],
-    message: record.name,
+    message: body ?? record.name,
+    structuredBody: body !== undefined,
     bom: true,
   });
 }
