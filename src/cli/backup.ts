@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { createBackup, restoreBackup } from '../config/backup.js';
 import { applianceId } from '../system/appliance-id.js';
 import { changeAuthor, changeOrigin } from './origin.js';
+import { reportCommit } from './audit.js';
 import { dataDirectory } from './paths.js';
 import { openConfigStore } from './stores.js';
 
@@ -38,6 +39,7 @@ export function backupCommand(action: 'backup' | 'restore') {
       process.stdout.write(`wrote ${file}: configuration version ${manifest.configVersion.version}, ${manifest.files.length} files\n`);
     } else {
       const manifest = await restoreBackup(dataDir, store, file, { origin: changeOrigin(), author: changeAuthor() });
+      reportCommit(dataDir, store.current(), 'restore');
       process.stdout.write(`restored ${file} (made ${manifest.created}, ${manifest.files.length} files) as version ${store.current().version}; restart the gateway\n`);
     }
     return 0;

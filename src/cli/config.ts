@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError, validateConfig } from '../config/load.js';
+import { reportCommit } from './audit.js';
 import { dataDirectory } from './paths.js';
 import { changeAuthor, changeOrigin } from './origin.js';
 import { openConfigStore } from './stores.js';
@@ -49,6 +50,7 @@ export async function configCommand(args: string[]): Promise<number> {
     case 'apply': {
       if (!rest[0]) throw new Error('config apply needs a FILE');
       const committed = await store.commit({ ...change, message: values.message ?? `applied ${rest[0]}`, config: await readJson(rest[0]) });
+      reportCommit(dataDir, committed, 'apply');
       process.stdout.write(`committed version ${committed.version} (restart the gateway to apply)\n`);
       return 0;
     }
@@ -66,6 +68,7 @@ export async function configCommand(args: string[]): Promise<number> {
     case 'rollback': {
       if (!rest[0]) throw new Error('config rollback needs a version N');
       const committed = await store.rollback({ ...change, to: versionNumber(rest[0]), ...(values.message ? { message: values.message } : {}) });
+      reportCommit(dataDir, committed, 'rollback');
       process.stdout.write(`committed version ${committed.version}: ${committed.message} (restart the gateway to apply)\n`);
       return 0;
     }

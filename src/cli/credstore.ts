@@ -4,8 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { sealGuard } from '../config/sealed.js';
+import { cliAudit } from './audit.js';
 import { CredentialStoreService, credentialStoreFiles } from '../credstore/service.js';
-import { createLogger } from '../log/logger.js';
 import { applianceId } from '../system/appliance-id.js';
 import { callControl, controlSocketPath, type ControlAnswer, type ControlRequest } from '../system/control-socket.js';
 import { changeOrigin } from './origin.js';
@@ -163,7 +163,7 @@ async function gatewayOnly(dataDir: string, request: ControlRequest): Promise<Re
 async function localService(dataDir: string): Promise<CredentialStoreService> {
   const sealed = (await openConfigStore(dataDir)).current().sealed;
   const files = credentialStoreFiles(dataDir, await applianceId(dataDir));
-  return CredentialStoreService.start(files, sealGuard(() => sealed), createLogger('silent'));
+  return CredentialStoreService.start(files, sealGuard(() => sealed), cliAudit(dataDir));
 }
 
 function answerOf(answer: ControlAnswer): Record<string, unknown> {

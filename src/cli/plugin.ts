@@ -1,10 +1,12 @@
 // `gatehouse plugin ...`: install AA plugin packages into slots, switch versions, and manage the
 // AA plugin configurations (named instances with their ini text) that connection policies name.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { newPluginConfiguration } from '../aa/plugin-configuration.js';
 import { PluginSlots } from '../aa/slots.js';
 import type { ConfigStore } from '../config/store.js';
+import { cliAudit, reportCommit } from './audit.js';
 import { changeAuthor, changeOrigin } from './origin.js';
 import { dataDirectory } from './paths.js';
 import { openConfigStore } from './stores.js';
@@ -47,7 +49,9 @@ export async function pluginCommand(args: string[]): Promise<number> {
   switch (action) {
     case 'install': {
       if (!first) throw new Error('plugin install needs a ZIP');
+      const sha256 = createHash('sha256').update(await readFile(first)).digest('hex');
       const installed = await slots.install(origin, first);
+      cliAudit(dataDir).emit('plugin-installed', { plugin: installed.name, version: installed.version, sha256, origin });
       process.stdout.write(`installed ${installed.name} ${installed.version} (active)\n`);
       return 0;
     }
@@ -57,12 +61,14 @@ export async function pluginCommand(args: string[]): Promise<number> {
     case 'activate': {
       if (!first || !second) throw new Error('plugin activate needs NAME and VERSION');
       const active = await slots.activate(origin, first, second);
+      cliAudit(dataDir).emit('plugin-activated', { plugin: active.name, version: active.version, origin });
       process.stdout.write(`${active.name} ${active.version} is active\n`);
       return 0;
     }
     case 'remove':
       if (!first) throw new Error('plugin remove needs a NAME');
       await slots.remove(origin, first, second);
+      cliAudit(dataDir).emit('plugin-deleted', { plugin: first, version: second ?? null, origin });
       process.stdout.write(`removed ${first}${second ? ` ${second}` : ''}\n`);
       return 0;
     case 'config':
@@ -102,6 +108,7 @@ async function configurationAction(
     throw new Error(`unknown plugin config action "${action}"`);
   }
   const committed = await store.commit({ origin: changeOrigin(), author: changeAuthor(), message: values.message ?? `plugin config ${action} ${name}`, config });
+  reportCommit(dataDirectory(), committed, `plugin-config-${action}`);
   process.stdout.write(`plugin config ${action} ${name}: version ${committed.version} (restart the gateway to apply)\n`);
   return 0;
 }

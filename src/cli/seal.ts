@@ -1,5 +1,6 @@
 // `gatehouse seal` / `gatehouse unseal`: lock the appliance against remote changes, or lift it.
 import { parseArgs } from 'node:util';
+import { cliAudit } from './audit.js';
 import { dataDirectory } from './paths.js';
 import { changeAuthor, changeOrigin } from './origin.js';
 import { openConfigStore } from './stores.js';
@@ -19,8 +20,10 @@ export function sealCommand(sealed: boolean) {
       process.stdout.write(help(name));
       return 0;
     }
-    const store = await openConfigStore(dataDirectory());
+    const dataDir = dataDirectory();
+    const store = await openConfigStore(dataDir);
     const committed = sealed ? await store.seal(changeOrigin(), changeAuthor()) : await store.unseal(changeOrigin(), changeAuthor());
+    cliAudit(dataDir).emit(sealed ? 'appliance-sealed' : 'appliance-unsealed', { version: committed.version, author: committed.author, origin: committed.origin });
     process.stdout.write(`${sealed ? 'sealed' : 'unsealed'} (version ${committed.version})\n`);
     return 0;
   };

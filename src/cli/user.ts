@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { hashPassword, parseAuthorizedKey } from '../auth/local-users.js';
+import { reportCommit } from './audit.js';
 import { dataDirectory } from './paths.js';
 import { changeAuthor, changeOrigin } from './origin.js';
 import { openConfigStore } from './stores.js';
@@ -67,6 +68,7 @@ export async function userCommand(args: string[]): Promise<number> {
       throw new Error(`unknown user action "${action}" (expected add, passwd, remove or list)`);
   }
   const committed = await store.commit({ origin: changeOrigin(), author: changeAuthor(), message: `user ${action} ${name}`, config });
+  reportCommit(dataDirectory(), committed, `user-${action}`);
   process.stdout.write(`user ${action}: ${name} (version ${committed.version}; restart the gateway to apply)\n`);
   return 0;
 }

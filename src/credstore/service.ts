@@ -5,7 +5,7 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChangeOrigin, SealGuard } from '../config/sealed.js';
-import type { Logger } from '../log/logger.js';
+import type { AuditLog } from '../log/events/audit-log.js';
 import type { ControlHandler, ControlRequest } from '../system/control-socket.js';
 import { LocalCredentialStore, type UnlockMethod } from './local-store.js';
 
@@ -25,24 +25,29 @@ export class CredentialStoreService {
   private constructor(
     private readonly files: CredentialStoreFiles,
     private readonly guard: SealGuard,
-    private readonly log: Logger,
+    private readonly audit: AuditLog,
     private readonly scryptCost?: number,
   ) {}
 
-  /** Opens the store when it exists; in appliance-key mode it is unlocked at once. */
-  static async start(files: CredentialStoreFiles, guard: SealGuard, log: Logger, scryptCost?: number): Promise<CredentialStoreService> {
-    const service = new CredentialStoreService(files, guard, log, scryptCost);
+  /**
+   * Opens the store when it exists; in appliance-key mode it is unlocked at once. Its events go to
+   * `audit`; the state it starts in is reported with `reportStart` (the gateway's service, not the
+   * CLI's short-lived one).
+   */
+  static async start(files: CredentialStoreFiles, guard: SealGuard, audit: AuditLog, options: { scryptCost?: number; reportStart?: boolean } = {}): Promise<CredentialStoreService> {
+    const { scryptCost, reportStart = false } = options;
+    const service = new CredentialStoreService(files, guard, audit, scryptCost);
     if (!(await exists(files.file))) return service;
     service.store = await LocalCredentialStore.open({ ...files, guard, ...(scryptCost ? { scryptCost } : {}) });
     if (service.store.mode === 'appliance-key') {
       try {
         await service.store.unlock();
-        log.info({ event: 'credential-store-unlocked', mode: 'appliance-key' }, 'credential store unlocked');
+        if (reportStart) audit.emit('credential-store-unlocked', { mode: 'appliance-key' });
       } catch (err) {
-        log.error({ event: 'credential-store-failure', err: (err as Error).message }, 'credential store could not be unlocked');
+        audit.emit('credential-store-failure', { operation: 'unlock', reason: (err as Error).message });
       }
-    } else {
-      log.warn({ event: 'credential-store-locked', parts: service.store.partCount }, 'credential store is locked: unlock it with `gatehouse credstore unlock`');
+    } else if (reportStart) {
+      audit.emit('credential-store-start-locked', { mode: service.store.mode, parts: service.store.partCount });
     }
     return service;
   }
@@ -57,22 +62,22 @@ export class CredentialStoreService {
       'credstore-init': async (request) => {
         if (this.store) throw new Error('the credential store already exists');
         this.store = await LocalCredentialStore.init({ ...this.files, guard: this.guard, origin: origin(request), method: method(request), ...(this.scryptCost ? { scryptCost: this.scryptCost } : {}) });
-        this.log.info({ event: 'credential-store-created', mode: this.store.mode, origin: origin(request) }, 'credential store created');
+        this.audit.emit('credential-store-created', { mode: this.store.mode, origin: origin(request) });
         return this.status();
       },
       'credstore-unlock': async (request) => {
         try {
           await this.existing().unlock(strings(request.parts));
         } catch (err) {
-          this.log.warn({ event: 'credential-store-failure', err: (err as Error).message }, 'credential store unlock failed');
+          this.audit.emit('credential-store-failure', { operation: 'unlock', reason: (err as Error).message, origin: origin(request) });
           throw err;
         }
-        this.log.info({ event: 'credential-store-unlocked', mode: this.existing().mode }, 'credential store unlocked');
+        this.audit.emit('credential-store-unlocked', { mode: this.existing().mode, origin: origin(request) });
         return this.status();
       },
-      'credstore-lock': async () => {
+      'credstore-lock': async (request) => {
         this.existing().lock();
-        this.log.info({ event: 'credential-store-locked' }, 'credential store locked');
+        this.audit.emit('credential-store-locked', { origin: origin(request) });
         return this.status();
       },
       'credstore-list': async () => ({ entries: this.existing().list() }),
@@ -83,27 +88,29 @@ export class CredentialStoreService {
           ...(typeof request.password === 'string' ? { password: request.password } : {}),
           ...(typeof request.privateKey === 'string' ? { privateKey: request.privateKey } : {}),
         });
-        this.log.info({ event: 'credential-store-changed', change: 'set-target', hostPattern: request.hostPattern, username: request.username, origin: origin(request) }, 'credential stored');
+        this.audit.emit('credential-store-changed', { change: 'set-target', hostPattern: String(request.hostPattern), username: String(request.username), origin: origin(request) });
         return {};
       },
       'credstore-set-secret': async (request) => {
+        const scope = typeof request.scope === 'string' ? request.scope : '';
         await this.existing().setPluginSecret(origin(request), {
-          scope: typeof request.scope === 'string' ? request.scope : '',
+          scope,
           section: String(request.section),
           option: String(request.option),
           value: String(request.value),
         });
-        this.log.info({ event: 'credential-store-changed', change: 'set-secret', section: request.section, option: request.option, origin: origin(request) }, 'plugin secret stored');
+        // The names of the secret only: its value goes nowhere but the store.
+        this.audit.emit('credential-store-changed', { change: 'set-secret', scope, section: String(request.section), option: String(request.option), origin: origin(request) });
         return {};
       },
       'credstore-remove': async (request) => {
         await this.existing().remove(origin(request), String(request.id));
-        this.log.info({ event: 'credential-store-changed', change: 'remove', id: request.id, origin: origin(request) }, 'credential removed');
+        this.audit.emit('credential-store-changed', { change: 'remove', entry: String(request.id), origin: origin(request) });
         return {};
       },
       'credstore-passwd': async (request) => {
         await this.existing().passwd(origin(request), method(request));
-        this.log.info({ event: 'credential-store-changed', change: 'passwd', mode: this.existing().mode, origin: origin(request) }, 'credential store key re-wrapped');
+        this.audit.emit('credential-store-changed', { change: 'passwd', mode: this.existing().mode, origin: origin(request) });
         return this.status();
       },
     };

@@ -1,5 +1,5 @@
-// What the gateway remembers of one client connection, and the session-start/end events it logs.
-import type { Logger } from '../log/logger.js';
+// What the gateway remembers of one client connection, and the session-started/ended events it reports.
+import type { AuditLog } from '../log/events/audit-log.js';
 import type { ChannelType } from '../config/schema.js';
 import type { AaSessionInfo } from './aa/aa-conversation.js';
 
@@ -21,7 +21,7 @@ export class ConnectionRecord {
   private ended = false;
 
   constructor(
-    private readonly log: Logger,
+    private readonly audit: AuditLog,
     readonly clientIp: string,
     readonly clientPort: number,
     readonly policy: string,
@@ -40,38 +40,39 @@ export class ConnectionRecord {
 
   sessionStarted(): void {
     this.started = true;
-    this.log.info({ event: 'session-start', ...this.identity() }, 'session started');
+    this.audit.emit('session-started', this.identity());
   }
 
-  /** Logs the session-end event once, whatever closed the connection. */
+  /** Reports the session-ended event once, whatever closed the connection. */
   close(): void {
     if (this.ended) return;
     this.ended = true;
-    const durationMs = Date.now() - this.startedAt;
-    this.log.info(
-      {
-        event: 'session-end',
-        ...this.identity(),
-        channels: Object.fromEntries(this.channels),
-        bytesFromClient: this.bytesFromClient,
-        bytesToClient: this.bytesToClient,
-        durationMs,
-        result: this.gatewayUser === undefined && this.reason === undefined ? 'unauthenticated' : this.result,
-        ...(this.reason !== undefined ? { reason: this.reason } : {}),
-        upstream: this.started,
-        ...(this.aa ? { aa: this.aa } : {}),
-      },
-      'session ended',
-    );
+    this.audit.emit('session-ended', {
+      ...this.identity(),
+      result: this.gatewayUser === undefined && this.reason === undefined ? 'unauthenticated' : this.result,
+      reason: this.reason ?? null,
+      upstream: this.started,
+      durationMs: Date.now() - this.startedAt,
+      bytesFromClient: this.bytesFromClient,
+      bytesToClient: this.bytesToClient,
+      // "session=1,exec=2": one field a syslog receiver can read as it is.
+      channels: [...this.channels].map(([type, count]) => `${type}=${count}`).join(','),
+      aaMetadata: this.aa ? JSON.stringify(this.aa) : null,
+    });
   }
 
-  private identity(): Record<string, unknown> {
+  /** Who is on the connection and where to, for the connection's other events. */
+  who(): { gatewayUser: string | null; target: string | null } {
+    return { gatewayUser: this.gatewayUser ?? null, target: this.target ?? null };
+  }
+
+  private identity(): { clientIp: string; clientPort: number; gatewayUser: string | null; serverUser: string | null; target: string | null; policy: string } {
     return {
-      gatewayUser: this.gatewayUser,
       clientIp: this.clientIp,
       clientPort: this.clientPort,
-      serverUser: this.serverUser,
-      target: this.target,
+      gatewayUser: this.gatewayUser ?? null,
+      serverUser: this.serverUser ?? null,
+      target: this.target ?? null,
       policy: this.policy,
     };
   }

@@ -11,6 +11,7 @@ import { CredentialStoreService, credentialStoreFiles } from '../credstore/servi
 import { StoredCredentialSource } from '../credstore/store-source.js';
 import { applianceId } from '../system/appliance-id.js';
 import { controlSocketPath, serveControl, type ControlRequest } from '../system/control-socket.js';
+import { AuditLog } from '../log/events/audit-log.js';
 import type { Logger } from '../log/logger.js';
 import { AaPluginHost } from './aa/plugin-host.js';
 import { Directories } from './directories.js';
@@ -38,10 +39,13 @@ export interface GatewayOptions {
   scryptCost?: number;
   /** Time limit of one AA plugin hook call; tests lower it. Default 10 s. */
   aaTimeoutMs?: number;
+  /** Where security events go besides the log (the journal); default: the log only. */
+  audit?: AuditLog;
 }
 
 export async function startGateway(config: GatehouseConfig, dataDir: string, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const audit = options.audit ?? new AuditLog(log, undefined);
   const hostKey = await loadOrCreateKey(join(dataDir, 'ssh_host_ed25519_key'), 'gatehouse host key');
   const upstreamKey = await loadOrCreateKey(join(dataDir, 'upstream_ed25519_key'), 'gatehouse upstream login key');
   if (hostKey.created) log.info({ fingerprint: hostKey.fingerprint }, 'generated a new host key');
@@ -50,7 +54,7 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
 
   let sealedNow = false;
   const guard = sealGuard(() => sealedNow);
-  const credentialStore = await CredentialStoreService.start(credentialStoreFiles(dataDir, await applianceId(dataDir)), guard, log, options.scryptCost);
+  const credentialStore = await CredentialStoreService.start(credentialStoreFiles(dataDir, await applianceId(dataDir)), guard, audit, { reportStart: true, ...(options.scryptCost !== undefined ? { scryptCost: options.scryptCost } : {}) });
   // The sealed flag can change while the gateway runs: read it afresh before every control request.
   const handlers = Object.fromEntries(
     Object.entries(credentialStore.handlers()).map(([op, handle]) => [
@@ -81,6 +85,7 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
     ldap: directories.forPlugins,
     credentialStore: () => credentialStore.current(),
     log,
+    audit,
     ...(options.aaTimeoutMs !== undefined ? { timeoutMs: options.aaTimeoutMs } : {}),
   });
   const listeners: SshListener[] = [];
@@ -93,6 +98,7 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
   };
   try {
     for (const policy of config.connectionPolicies) {
+      const policyLog = log.child({ policy: policy.name });
       listeners.push(
         await listenSsh(hostKey, {
           policy,
@@ -105,7 +111,8 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
           usermapping: new UsermappingPolicy(config.usermappingPolicies.find((u) => u.name === policy.usermappingPolicy)?.rules ?? []),
           channelPolicy: new ChannelPolicy(named(config.channelPolicies, policy.channelPolicy)),
           ...(policy.aaPluginConfiguration ? { aaPlugin: aaHost.plugin(policy.aaPluginConfiguration) } : {}),
-          log: log.child({ policy: policy.name }),
+          log: policyLog,
+          audit: audit.child(policyLog, {}),
         }),
       );
     }

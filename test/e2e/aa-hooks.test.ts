@@ -46,8 +46,13 @@ async function sessionEndedArgs(lab: Lab, conn: unknown): Promise<Record<string,
   }
 }
 
+/** What the session-ended event keeps of the plugin's answers (its aaMetadata field, JSON). */
+function aaOf(end: LogLine): Record<string, unknown> {
+  return JSON.parse(String(end.aaMetadata)) as Record<string, unknown>;
+}
+
 function sessionEnd(lab: Lab, after: number): Promise<LogLine> {
-  return lab.gw.waitForLog((l) => l.event === 'session-end' && lab.gw.logs.indexOf(l) >= after);
+  return lab.gw.waitForLog((l) => l.event === 'session-ended' && lab.gw.logs.indexOf(l) >= after);
 }
 
 t.test('a plugin that accepts: hook arguments by name, cookies carried from authenticate to authorize to session_ended', async (t) => {
@@ -56,7 +61,7 @@ t.test('a plugin that accepts: hook arguments by name, cookies carried from auth
   t.equal(run.code, 0, run.stderr);
   t.equal(run.stdout.toString(), `${lab.sshd.user}\n`);
   const end = await sessionEnd(lab, 0);
-  t.same(end.aa, { aaConfig: 'script', additionalMetadata: '{"rounds":1}' }, 'additional_metadata is stored with the session');
+  t.same(aaOf(end), { aaConfig: 'script', additionalMetadata: '{"rounds":1}' }, 'additional_metadata is stored with the session');
 
   const authn = await hookArgs(lab, end.conn, 'authenticate');
   t.same(Object.keys(authn).sort(), [
@@ -88,7 +93,7 @@ t.test('NEEDINFO becomes keyboard-interactive prompts; answers join the username
   t.match(ask2.prompts, [/\) Ticket number: $/], 'the plugin’s prompt, as OpenSSH showed it');
   t.equal(ask2.prompts.length, 1);
   const end = await sessionEnd(lab, 0);
-  t.equal(end.aa && (end.aa as { additionalMetadata: string }).additionalMetadata, '{"rounds":2,"ticket":"T-1234"}');
+  t.equal(aaOf(end).additionalMetadata, '{"rounds":2,"ticket":"T-1234"}');
   const second = await hookArgs(lab, end.conn, 'authenticate', 2);
   t.same(second.key_value_pairs, { do: 'ask2', ticket: 'T-1234' });
   t.same(second.cookie, { rounds: 1 }, 'the cookie of the NEEDINFO answer comes back');
@@ -101,7 +106,7 @@ t.test('NEEDINFO becomes keyboard-interactive prompts; answers join the username
   t.equal(rounds.code, 0, rounds.stderr);
   t.match(rounds.prompts, [/\) Answer 1: $/, /\) Answer 2: $/, /\) Answer 3: $/]);
   const roundsEnd = await sessionEnd(lab, mark);
-  t.same(JSON.parse((roundsEnd.aa as { additionalMetadata: string }).additionalMetadata), { rounds: 4, answers: ['one', 'two', 'three'] });
+  t.same(JSON.parse(String(aaOf(roundsEnd).additionalMetadata)), { rounds: 4, answers: ['one', 'two', 'three'] });
   t.same((await sessionEndedArgs(lab, roundsEnd.conn)).session_cookie, { seen: [1, 2, 3, 4] }, 'session_cookie round-trips too');
   t.notMatch(JSON.stringify(lab.gw.logs), /T-1234"|"one"|"two"|"three"/, 'answers are in the session record only, never elsewhere in the log');
 });
@@ -179,7 +184,7 @@ t.test('DENY, and every plugin fault, denies that connection only, with the reas
   const line = await lab.gw.waitForLog((l) => l.event === 'mfa-denied' && lab.gw.logs.indexOf(l) >= mark);
   t.equal(line.reason, 'token revoked');
   const end = await sessionEnd(lab, mark);
-  t.match(end.aa, { reason: 'token revoked', additionalMetadata: '{"why":"revoked"}' }, 'the reason is stored with the session');
+  t.match(aaOf(end), { reason: 'token revoked', additionalMetadata: '{"why":"revoked"}' }, 'the reason is stored with the session');
 
   const faults: [string, string][] = [['hang', 'timeout'], ['throw', 'threw'], ['garbage', 'invalid-result'], ['empty-prompt', 'invalid-result']];
   for (const [behaviour, failure] of faults) {
@@ -197,7 +202,7 @@ t.test('gateway_user from the plugin replaces the gateway user and meets the use
   const lab = await scriptedLab(t);
   const mapped = await runSsh(lab.viaGateway(`do=gu@as=mapped@${lab.sshd.user}`), 'whoami', { key: lab.key });
   t.equal(mapped.code, 0, mapped.stderr);
-  const start = await lab.gw.waitForLog((l) => l.event === 'session-start');
+  const start = await lab.gw.waitForLog((l) => l.event === 'session-started');
   t.equal(start.gatewayUser, 'mapped', 'the session runs as the plugin’s gateway user');
   const authz = await hookArgs(lab, start.conn, 'authorize');
   t.match(authz, { gateway_user: 'mapped', gateway_groups: ['ops', 'dba'] });
@@ -212,7 +217,7 @@ t.test('authorize: a DENY refuses the session with the plugin’s reason; sessio
   const run = await runSsh(lab.viaGateway(`do_authz=deny@${lab.sshd.user}`), 'true', { key: lab.key });
   t.not(run.code, 0);
   t.match(run.stderr, /change window closed/);
-  const end = await lab.gw.waitForLog((l) => l.event === 'session-end');
+  const end = await lab.gw.waitForLog((l) => l.event === 'session-ended');
   t.equal(end.reason, 'aa-authorize-denied');
   t.equal((await sessionEndedArgs(lab, end.conn)).session_id, end.conn, 'session_ended ran');
 
@@ -226,7 +231,7 @@ t.test('authorize: a DENY refuses the session with the plugin’s reason; sessio
 t.test('session_ended runs when the client vanishes mid-session', async (t) => {
   const lab = await scriptedLab(t);
   const client = spawnSsh(lab.viaGateway(`do=none@${lab.sshd.user}`), 'sleep 60', { key: lab.key, t });
-  const start = await lab.gw.waitForLog((l) => l.event === 'session-start');
+  const start = await lab.gw.waitForLog((l) => l.event === 'session-started');
   await client.kill();
   const ended = await sessionEndedArgs(lab, start.conn);
   t.equal(ended.session_id, start.conn, 'the plugin heard that the session ended');

@@ -96,8 +96,8 @@ t.test('[authentication_cache]: the next reuse_limit logins skip MFA, then it is
   const again = await runSsh(lab.login(), 'true', { key: lab.key, answers: [['One-time password', wrongCode()]] });
   t.equal(again.prompts.length, 1, 'after reuse_limit logins the OTP is asked again');
   t.equal(again.code, 255);
-  const accepted = lab.gw.logs.filter((l) => l.event === 'session-end' && l.upstream === true);
-  t.same(accepted.map((l) => JSON.parse(String((l.aa as { additionalMetadata: string }).additionalMetadata)).authentication), ['otp', 'authentication_cache', 'authentication_cache']);
+  const accepted = lab.gw.logs.filter((l) => l.event === 'session-ended' && l.upstream === true);
+  t.same(accepted.map((l) => JSON.parse(String((JSON.parse(String(l.aaMetadata)) as { additionalMetadata: string }).additionalMetadata)).authentication), ['otp', 'authentication_cache', 'authentication_cache']);
 });
 
 t.test('[whitelist source=user_list]: listed users skip MFA, others do not (names compare case-sensitively)', async (t) => {
@@ -115,14 +115,14 @@ t.test('[question_1]: the ticket number is asked after the OTP and stored with t
   const run = await runSsh(lab.login(code()), 'true', { key: lab.key, answers: [['Ticket number', 'CHG-42']] });
   t.equal(run.code, 0, run.stderr);
   t.match(run.prompts, [/\) Ticket number: $/]);
-  const end = await lab.gw.waitForLog((l) => l.event === 'session-end');
-  t.same((end.aa as { questions: unknown }).questions, { ticket: 'CHG-42' });
+  const end = await lab.gw.waitForLog((l) => l.event === 'session-ended');
+  t.same((JSON.parse(String(end.aaMetadata)) as { questions: unknown }).questions, { ticket: 'CHG-42' });
 });
 
 t.test('[connection_limit]: a second parallel session is refused until the first ends', async (t) => {
   const lab = await totpLab(t, { 'limit=0': 'limit=1', 'reuse_limit=0': 'reuse_limit=5' });
   const first = spawnSsh(lab.login(code()), 'sleep 60', { key: lab.key, t });
-  await lab.gw.waitForLog((l) => l.event === 'session-start');
+  await lab.gw.waitForLog((l) => l.event === 'session-started');
   const second = await runSsh(lab.login(), 'true', { key: lab.key });
   t.not(second.code, 0, 'refused while the first session runs');
   t.match(second.stderr, /Connection limit reached/);

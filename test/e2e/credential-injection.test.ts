@@ -121,7 +121,7 @@ t.test('the gateway logs in with stored credentials; no secret leaks anywhere', 
     'process arguments': processLists.join('\n'),
     'client messages': [locked, withPassword, withKey, noEntry, relocked].map((r) => r.stderr).join('\n'),
   };
-  t.ok(serveOutput.includes('session-end'), 'the gateway did log sessions');
+  t.ok(serveOutput.includes('session-ended'), 'the gateway did log sessions');
   for (const [where, text] of Object.entries(haystacks)) {
     const hits = secrets.filter((secret) => text.includes(secret) || text.includes(Buffer.from(secret).toString('base64')));
     t.equal(hits.length, 0, `no secret in the ${where}`);

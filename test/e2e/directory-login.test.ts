@@ -45,9 +45,9 @@ t.test('LDAP: password login, groups decide usermapping, refusals', async (t) =>
   const alice = await runSsh(as(lab, 'alice'), 'whoami', { password: PASSWORDS.alice });
   t.equal(alice.code, 0, alice.stderr);
   t.equal(alice.stdout.toString(), `${lab.sshd.user}\n`);
-  const start = await lab.gw.waitForLog((l) => l.event === 'session-start');
+  const start = await lab.gw.waitForLog((l) => l.event === 'session-started');
   t.equal(start.gatewayUser, 'alice');
-  t.match(await lab.gw.waitForLog((l) => l.msg === 'gateway authentication succeeded'), { backend: 'ldap:corp', gatewayGroups: 3 });
+  t.match(await lab.gw.waitForLog((l) => l.event === 'login-succeeded'), { backend: 'ldap:corp', gatewayGroups: 3 });
 
   const bob = await runSsh(as(lab, 'bob'), 'whoami', { password: PASSWORDS.bob });
   t.not(bob.code, 0, 'bob is not in admins');
@@ -57,7 +57,7 @@ t.test('LDAP: password login, groups decide usermapping, refusals', async (t) =>
     const at = lab.gw.logs.length;
     const run = await runSsh(as(lab, user as string), 'true', { password: password as string });
     t.equal(run.code, 5, `${user}: refused`);
-    const refused = await lab.gw.waitForLog((l) => l.msg === 'gateway password refused' && lab.gw.logs.indexOf(l) >= at);
+    const refused = await lab.gw.waitForLog((l) => l.event === 'login-failed' && lab.gw.logs.indexOf(l) >= at);
     t.equal(refused.reason, reason, `${user}: ${reason}`);
   }
   t.notMatch(JSON.stringify(lab.gw.logs), PASSWORDS.alice, 'no password in the log');
@@ -104,8 +104,8 @@ user_attribute=mail
   });
   const run = await runSsh(as(lab, 'alice'), 'true', { answers: [['One-time password', code()], ["'s password", PASSWORDS.alice]] });
   t.equal(run.code, 0, run.stderr);
-  const end = await lab.gw.waitForLog((l) => l.event === 'session-end');
-  t.match(JSON.parse(String((end.aa as { additionalMetadata: string }).additionalMetadata)), { authentication: 'otp', mfa_identity: 'alice@example.test' });
+  const end = await lab.gw.waitForLog((l) => l.event === 'session-ended');
+  t.match(JSON.parse(String((JSON.parse(String(end.aaMetadata)) as { additionalMetadata: string }).additionalMetadata)), { authentication: 'otp', mfa_identity: 'alice@example.test' });
 });
 
 t.test('LDAP: a certificate that does not name the server, and a dead directory, refuse with a clear reason', async (t) => {
@@ -149,7 +149,7 @@ t.test('RADIUS: PAP login, an Access-Challenge answered at a keyboard-interactiv
   t.equal(wrongAnswer.code, 255, 'a wrong answer to the challenge is refused');
   const carol = await runSsh(as(lab, 'carol'), 'true', { password: RADIUS_USERS.carol.password });
   t.equal(carol.code, 5, 'Access-Reject');
-  t.match(await lab.gw.waitForLog((l) => l.msg === 'gateway password refused' && l.reason === 'radius-reject'), { backend: 'radius:rad' });
+  t.match(await lab.gw.waitForLog((l) => l.event === 'login-failed' && l.reason === 'radius-reject'), { backend: 'radius:rad' });
 
   const wrongSecret = await radiusLab(radius, 'not-the-shared-secret');
   const timedOut = await runSsh(as(wrongSecret, 'alice'), 'true', { answers: [['Password', RADIUS_USERS.alice.password]], ...interactive });

@@ -18,7 +18,7 @@ t.test('sftp put and get', async (t) => {
   t.equal(run.code, 0, run.stderr);
   t.equal(await sha256File(remote), source.sha256, 'uploaded file intact on the target');
   t.equal(await sha256File(back), source.sha256, 'downloaded file intact');
-  await lab.gw.waitForLog((l) => l.event === 'session-end' && (l.channels as Record<string, number>).sftp === 1);
+  await lab.gw.waitForLog((l) => l.event === 'session-ended' && String(l.channels).split(',').includes('sftp=1'));
 });
 
 for (const legacy of [false, true]) {
@@ -35,7 +35,7 @@ for (const legacy of [false, true]) {
     t.equal(down.code, 0, down.stderr);
     t.equal(await sha256File(back), source.sha256, 'downloaded file intact');
     const channel = legacy ? 'scp' : 'sftp';
-    const transfers = lab.gw.logs.filter((l) => l.event === 'session-end' && (l.channels as Record<string, number>)[channel] === 1);
+    const transfers = lab.gw.logs.filter((l) => l.event === 'session-ended' && String(l.channels).split(',').includes(`${channel}=1`));
     t.equal(transfers.length, 2, `both transfers logged as ${channel} sessions`);
   });
 }

@@ -16,7 +16,7 @@ t.test('password pass-through: right password logs in, wrong one is refused', as
   const bad = await runSsh(lab.viaGateway(), 'whoami', { password: 'not-the-password' });
   t.equal(bad.code, 5, 'sshpass: the gateway refused the password');
   t.notMatch(bad.stderr, /wrong-password/, 'the client is not told the reason');
-  const logged = await lab.gw.waitForLog((l) => l.msg === 'gateway authentication failed' && l.reason === 'wrong-password');
+  const logged = await lab.gw.waitForLog((l) => l.event === 'login-failed' && l.reason === 'wrong-password');
   t.equal(logged.gatewayUser, lab.sshd.user);
   t.notMatch(JSON.stringify(lab.gw.logs), /not-the-password/, 'the password never reaches the log');
   t.notMatch(JSON.stringify(lab.gw.logs), lab.sshd.password, 'the right password never reaches the log');
@@ -46,10 +46,10 @@ t.test('malformed usernames and unknown users are refused and logged with the re
     const run = await runSsh({ port: lab.gw.port, user }, 'true', { key: lab.key });
     t.equal(run.code, 255, `refused: ${user}`);
     t.match(run.stderr, /Permission denied/);
-    const line = lab.gw.logs.filter((l) => l.msg === 'malformed username').at(-1);
-    t.match(line?.part, part, `log names the offending part of ${user}`);
+    const line = lab.gw.logs.filter((l) => l.event === 'login-failed' && l.reason === 'malformed-username').at(-1);
+    t.match(line?.detail, part, `log names the offending part of ${user}`);
   }
-  t.notMatch(JSON.stringify(lab.gw.logs.filter((l) => l.msg === 'malformed username')), /otp=1|otp=2/, 'key/value values are not logged');
+  t.notMatch(JSON.stringify(lab.gw.logs.filter((l) => l.reason === 'malformed-username')), /otp=1|otp=2/, 'key/value values are not logged');
 
   const unknown = await runSsh(lab.viaGateway('nobody'), 'true', { key: lab.key });
   t.equal(unknown.code, 255);
@@ -73,7 +73,7 @@ t.test('unknown, disallowed and unreachable targets get a one-line reason', asyn
     const run = await runSsh({ port: lab.gw.port, user }, 'true', { key: lab.key });
     t.equal(run.code, 255, user);
     t.match(run.stderr, message, run.stderr);
-    const end = await lab.gw.waitForLog((l) => l.event === 'session-end' && l.reason === reason);
+    const end = await lab.gw.waitForLog((l) => l.event === 'session-ended' && l.reason === reason);
     t.equal(end.result, 'refused');
   }
 });
@@ -88,11 +88,11 @@ t.test('usermapping: another gateway user logs in as the server user only when a
     if (mapped) {
       t.equal(run.code, 0, run.stderr);
       t.equal(run.stdout.toString(), `${lab.sshd.user}\n`);
-      await lab.gw.waitForLog((l) => l.event === 'session-end' && l.gatewayUser === 'alice' && l.serverUser === lab.sshd.user && l.result === 'ok');
+      await lab.gw.waitForLog((l) => l.event === 'session-ended' && l.gatewayUser === 'alice' && l.serverUser === lab.sshd.user && l.result === 'ok');
     } else {
       t.equal(run.code, 255);
       t.match(run.stderr, `gatehouse: gateway user alice may not log in as ${lab.sshd.user} under policy "test"`);
-      await lab.gw.waitForLog((l) => l.event === 'session-end' && l.reason === 'usermapping-denied');
+      await lab.gw.waitForLog((l) => l.event === 'session-ended' && l.reason === 'usermapping-denied');
     }
   }
 });
@@ -127,8 +127,8 @@ t.test('a changed target host key refuses the connection and logs both fingerpri
   t.equal(run.code, 255);
   t.match(run.stderr, /gatehouse: host key of target 127\.0\.0\.1:\d+ has changed: connection refused/);
   const line = await lab.gw.waitForLog((l) => l.event === 'upstream-failed' && l.kind === 'host-key');
-  t.same(line.expected, [oldFingerprint]);
-  t.equal(line.presented, lab.sshd.hostKeyFingerprint);
+  t.equal(line.expectedFingerprints, oldFingerprint);
+  t.equal(line.fingerprint, lab.sshd.hostKeyFingerprint);
 });
 
 t.test('strict host-key policy refuses a target whose key is not known', async (t) => {
@@ -160,7 +160,7 @@ t.test('port forwarding: allowed by policy works, otherwise refused', async (t) 
       await lab.gw.waitForLog((l) => l.msg === 'channel opened' && l.channel === 'direct-tcpip');
     } else {
       t.equal(echoed, '', 'nothing comes back');
-      await lab.gw.waitForLog((l) => l.event === 'channel-denied' && l.request === 'direct-tcpip');
+      await lab.gw.waitForLog((l) => l.event === 'channel-denied' && l.channel === 'direct-tcpip');
     }
     await client.kill();
   }

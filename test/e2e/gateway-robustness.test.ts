@@ -23,8 +23,8 @@ t.test('50 concurrent sessions, with a failing one among them', async (t) => {
   });
   t.equal((await failing).code, 255, 'the unreachable target fails alone');
   const deadline = Date.now() + 10_000;
-  while (lab.gw.logs.filter((l) => l.event === 'session-end').length < 51 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  const ends = lab.gw.logs.filter((l) => l.event === 'session-end');
+  while (lab.gw.logs.filter((l) => l.event === 'session-ended').length < 51 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const ends = lab.gw.logs.filter((l) => l.event === 'session-ended');
   t.equal(ends.filter((l) => l.result === 'ok').length, 50, 'fifty ok session-end events');
   t.equal(ends.filter((l) => l.reason === 'unreachable').length, 1);
 });
@@ -74,8 +74,8 @@ t.test('clients that disconnect at any step do not disturb the gateway', async (
   // Every SSH connection (3 disturbed + the normal one) ends with a session-end event; the three
   // that never spoke SSH are logged as such.
   const deadline = Date.now() + 10_000;
-  while (lab.gw.logs.filter((l) => l.event === 'session-end').length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  t.equal(lab.gw.logs.filter((l) => l.event === 'session-end').length, 4, 'one session-end per SSH connection');
+  while (lab.gw.logs.filter((l) => l.event === 'session-ended').length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.equal(lab.gw.logs.filter((l) => l.event === 'session-ended').length, 4, 'one session-end per SSH connection');
   t.equal(lab.gw.logs.filter((l) => l.msg === 'client disconnected before the SSH handshake').length, 3);
   t.notOk(lab.gw.logs.some((l) => (l.level as number) >= 50), 'no error-level log line');
 });
@@ -86,7 +86,7 @@ t.test('a target dying mid-session ends that session only', async (t) => {
   await other.authorizeKey(lab.gw.gateway.upstreamKey.publicLine);
   const doomed = spawnSsh(lab.viaGateway(), 'echo started; sleep 60', { key: lab.key, t });
   const survivor = spawnSsh({ port: lab.gw.port, user: `${other.user}@127.0.0.1:${other.port}` }, 'sleep 2; echo survived', { key: lab.key, t });
-  await lab.gw.waitForLog((l) => l.event === 'session-start' && l.target === `127.0.0.1:${lab.sshd.port}`);
+  await lab.gw.waitForLog((l) => l.event === 'session-started' && l.target === `127.0.0.1:${lab.sshd.port}`);
   await new Promise((r) => setTimeout(r, 300));
   await lab.sshd.stop();
   const dead = await doomed.done;

@@ -15,6 +15,7 @@ function scripted(...script: HookResult[]): AaPlugin & { calls: Call[] } {
   const calls: Call[] = [];
   return {
     configuration: 'cfg',
+    name: 'scripted',
     calls,
     call: async <H extends HookName>(hook: H, args: HookArguments[H]) => {
       calls.push({ hook, args: structuredClone(args) as unknown as Record<string, unknown> });
@@ -42,7 +43,7 @@ t.test('key/value pairs of both username forms, merged with NEEDINFO answers; co
     const login = loginOf(raw, form);
     t.same(await aa.authenticate(login), { kind: 'ask', question });
     t.equal(aa.answer(question, '123456'), undefined);
-    t.same(await aa.authenticate(login), { kind: 'accept' });
+    t.same(await aa.authenticate(login), { kind: 'accept', metadata: '{"a":1}' }, 'the ACCEPT\'s metadata comes along (events read how the plugin authenticated)');
     t.equal(await aa.authorize(login, { gatewayGroups: null, serverIp: '10.0.0.1', serverPort: 22, serverHostname: 'db1' }), undefined);
     await aa.end();
     await aa.end();
@@ -62,7 +63,7 @@ t.test('key/value pairs of both username forms, merged with NEEDINFO answers; co
 
 t.test('verdicts: NONE keeps the first factor’s login, DENY shows the plugin’s reason, a sandbox failure shows nothing', async (t) => {
   const login = loginOf('root@db1');
-  t.same(await new AaConversation(scripted({ verdict: 'NONE' }), facts).authenticate(login), { kind: 'accept' });
+  t.same(await new AaConversation(scripted({ verdict: 'NONE' }), facts).authenticate(login), { kind: 'accept', abstained: true });
   t.same(await new AaConversation(scripted({ verdict: 'ACCEPT', gateway_user: 'bob', gateway_groups: ['ops'] }), facts).authenticate(login), { kind: 'accept', gatewayUser: 'bob', gatewayGroups: ['ops'] });
   const denied = new AaConversation(scripted({ verdict: 'DENY', reason: 'token revoked' }), facts);
   t.same(await denied.authenticate(login), { kind: 'deny', reason: 'token revoked', message: 'token revoked' });

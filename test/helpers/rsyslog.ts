@@ -22,7 +22,7 @@
  * process runner.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -219,6 +219,7 @@ export async function startReceiver(spec: ReceiverSpec): Promise<SyslogReceiver>
     }
   };
   const { command, ports } = await firstRun();
+  const received = lineCounter(messagesFile);
 
   const messages = (): string[] => {
     let text: string;
@@ -242,10 +243,10 @@ export async function startReceiver(spec: ReceiverSpec): Promise<SyslogReceiver>
     async waitFor(count: number, timeoutMs = 5000): Promise<string[]> {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const received = countLines(messagesFile);
-        if (received >= count) return messages();
+        const lines = received();
+        if (lines >= count) return messages();
         if (Date.now() > deadline) {
-          throw new Error(`${spec.name} received ${received} of ${count} messages within ${timeoutMs} ms: ${log.trim()}`);
+          throw new Error(`${spec.name} received ${lines} of ${count} messages within ${timeoutMs} ms: ${log.trim()}`);
         }
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
@@ -267,17 +268,34 @@ export async function startReceiver(spec: ReceiverSpec): Promise<SyslogReceiver>
   };
 }
 
-/** Complete lines in the file (cheaper than decoding it while polling for 100,000 messages). */
-function countLines(file: string): number {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch {
-    return 0;
-  }
+/**
+ * Counts the complete lines of the append-only messages file, reading only what was added since the
+ * last call: polling for 100,000 messages costs the bytes received, not the file's size each time.
+ */
+function lineCounter(file: string): () => number {
+  let offset = 0;
   let lines = 0;
-  for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) lines++;
-  return lines;
+  const chunk = Buffer.alloc(1024 * 1024);
+  return () => {
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+    } catch {
+      return lines;
+    }
+    try {
+      const size = fstatSync(fd).size;
+      while (offset < size) {
+        const n = readSync(fd, chunk, 0, Math.min(chunk.length, size - offset), offset);
+        if (n === 0) break;
+        for (let at = chunk.indexOf(0x0a); at !== -1 && at < n; at = chunk.indexOf(0x0a, at + 1)) lines++;
+        offset += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return lines;
+  };
 }
 
 /** Resolves once the daemon listens on the TCP port, completes a TLS handshake and has bound the UDP port. */

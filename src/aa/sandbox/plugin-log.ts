@@ -1,19 +1,9 @@
-// A plugin's own output in the gateway's log: its context.log() messages and its stdout/stderr
-// lines, each tagged with where it came from and bounded in length and rate.
+// A plugin's own output in the audit log: its context.log() messages and its stdout/stderr lines,
+// each tagged `plugin:<name>` with where it came from, bounded in length and rate.
+import type { AuditLog } from '../../log/events/audit-log.js';
 import type { Logger } from '../../log/logger.js';
 
 export type OutputSource = 'log' | 'stdout' | 'stderr';
-type Level = 'debug' | 'info' | 'warn' | 'error';
-
-const levels: Record<string, Level> = {
-  debug: 'debug',
-  info: 'info',
-  warn: 'warn',
-  warning: 'warn',
-  error: 'error',
-  critical: 'error',
-  fatal: 'error',
-};
 
 export class PluginLog {
   #windowStart = 0;
@@ -21,15 +11,17 @@ export class PluginLog {
   #suppressed = 0;
   #reportTimer: NodeJS.Timeout | undefined;
 
-  /** `log` is a child carrying `plugin: <name>`. */
+  /** `audit` takes the plugin's lines; `log`, a child carrying `plugin: <name>`, the sandbox's own report of dropped lines. */
   constructor(
+    private readonly audit: AuditLog,
+    private readonly plugin: string,
     private readonly log: Logger,
     private readonly maxLength: number,
     private readonly linesPerSecond: number,
   ) {}
 
-  /** Unknown levels count as info; stdout is info and stderr warn unless the level says otherwise. */
-  line(source: OutputSource, text: string, level = source === 'stderr' ? 'warn' : 'info'): void {
+  /** Unknown levels count as info; stdout is info and stderr warning unless the level says otherwise. */
+  line(source: OutputSource, text: string, level = source === 'stderr' ? 'warning' : 'info'): void {
     const now = Date.now();
     if (now - this.#windowStart >= 1000) {
       this.flush();
@@ -42,8 +34,7 @@ export class PluginLog {
       return;
     }
     const message = text.length <= this.maxLength ? text : `${text.slice(0, this.maxLength)}…`;
-    const key = level.toLowerCase();
-    this.log[Object.hasOwn(levels, key) ? levels[key] : 'info']({ source }, message);
+    this.audit.pluginLine(this.plugin, source, level, message);
   }
 
   /** Reports the lines dropped by the rate bound since the last report. */

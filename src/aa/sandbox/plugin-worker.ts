@@ -3,6 +3,7 @@
 // why it died. Everything the worker sends is untrusted and checked.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Duplex } from 'node:stream';
+import type { AuditLog } from '../../log/events/audit-log.js';
 import type { Logger } from '../../log/logger.js';
 import { encodeFrame, FrameError, FrameReader } from './frames.js';
 import type { HookName } from './hook-arguments.js';
@@ -24,6 +25,9 @@ export interface PluginWorkerOptions {
   ldap?: PluginLdap;
   /** A child logger carrying `plugin: <name>`. */
   log: Logger;
+  /** Takes the plugin's output lines, tagged `plugin:<pluginName>`. */
+  audit: AuditLog;
+  pluginName: string;
 }
 
 /** What plugins may look up in the gateway's LDAP servers (`[ldap_server] name=` of their configuration). */
@@ -94,7 +98,7 @@ export class PluginWorker {
 
   private constructor(options: PluginWorkerOptions) {
     this.#options = options;
-    this.#output = new PluginLog(options.log, limits.text, outputLinesPerSecond);
+    this.#output = new PluginLog(options.audit, options.pluginName, options.log, limits.text, outputLinesPerSecond);
     this.#gone = new Promise((resolve) => (this.#markGone = resolve));
     const { command, args, env, cwd } = options.launch;
     this.#child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });

@@ -1,6 +1,7 @@
 // PluginSandbox: the warm pool of worker processes that runs one AA plugin configuration's hook
 // calls outside the gateway, one call per worker at a time, failing closed.
 import { fileURLToPath } from 'node:url';
+import { AuditLog } from '../../log/events/audit-log.js';
 import type { Logger } from '../../log/logger.js';
 import { pickArguments, type HookArguments, type HookName } from './hook-arguments.js';
 import { interpretMissingHook, interpretReturn, sandboxDenial, type HookResult } from './hook-result.js';
@@ -43,6 +44,8 @@ export interface PluginSandboxOptions {
   /** The gateway's LDAP servers, for `[whitelist source=ldap_server_group]` and `[usermapping source=ldap_server]`. */
   ldap?: PluginLdap;
   log: Logger;
+  /** Where the plugin's output lines go (`plugin:<name>`), with their log line; default: the log only. */
+  audit?: AuditLog;
 }
 
 /** Resident memory a worker needs besides its V8 heap: Node itself, code, young generation. */
@@ -86,11 +89,14 @@ export class PluginSandbox {
     }
     const paths = await prepareSandboxPaths(options);
     const log = options.log.child({ plugin: options.pluginName, aaConfig: options.configName });
+    // The plugin's lines carry `plugin` as a field of their own, so their log line is bound to the configuration only.
+    const outputLog = options.log.child({ aaConfig: options.configName });
+    const audit = (options.audit ?? new AuditLog(options.log, undefined)).child(outputLog, {});
     const launch = workerLaunch({ workerScript, ...paths, memoryMb });
     const init = { entry: paths.entry, config: options.configText, stateDir: paths.stateDir, ephemeralDir: paths.ephemeralDir, userLists: options.userLists ?? {} };
     const memoryLimitMb = memoryMb + memoryOverheadMb;
     const spawnWorker = (): Promise<PluginWorker> =>
-      PluginWorker.start({ launch, init, memoryLimitMb, startTimeoutMs: workerStartTimeoutMs, secret: options.secret, ...(options.ldap ? { ldap: options.ldap } : {}), log });
+      PluginWorker.start({ launch, init, memoryLimitMb, startTimeoutMs: workerStartTimeoutMs, secret: options.secret, ...(options.ldap ? { ldap: options.ldap } : {}), log, audit, pluginName: options.pluginName });
     const secretNames = (): SecretName[] | undefined => options.secretNames?.();
     const sandbox = new PluginSandbox({ size: poolSize, timeoutMs, spawnWorker, secretNames }, log);
     const first = await Promise.allSettled(Array.from({ length: poolSize }, () => spawnWorker()));

@@ -30,7 +30,15 @@ export interface TargetFacts {
 }
 
 export type AuthenticationStep =
-  | { kind: 'accept'; gatewayUser?: string; gatewayGroups?: string[] }
+  | {
+      kind: 'accept';
+      gatewayUser?: string;
+      gatewayGroups?: string[];
+      /** The ACCEPT's additional_metadata: SDK plugins say there how they authenticated (`{"authentication": "otp", ...}`). */
+      metadata?: string;
+      /** The plugin answered NONE: it did no authentication of its own. */
+      abstained?: true;
+    }
   | { kind: 'ask'; question: Question }
   | Refusal;
 
@@ -84,10 +92,15 @@ export class AaConversation {
     if (result.failure) return { kind: 'deny', reason: `plugin failure (${result.failure}): ${result.reason}` };
     switch (result.verdict) {
       case 'ACCEPT':
-        return { kind: 'accept', ...(result.gateway_user ? { gatewayUser: result.gateway_user } : {}), ...(result.gateway_groups ? { gatewayGroups: result.gateway_groups } : {}) };
+        return {
+          kind: 'accept',
+          ...(result.gateway_user ? { gatewayUser: result.gateway_user } : {}),
+          ...(result.gateway_groups ? { gatewayGroups: result.gateway_groups } : {}),
+          ...(result.additional_metadata !== undefined ? { metadata: result.additional_metadata } : {}),
+        };
       case 'NONE':
         // The plugin did no authentication; the first factor already did, so the login stands.
-        return { kind: 'accept' };
+        return { kind: 'accept', abstained: true };
       case 'NEEDINFO':
         if (++this.rounds > answerLimits.rounds) return { kind: 'deny', reason: `the plugin asked more than ${answerLimits.rounds} questions` };
         return { kind: 'ask', question: result.question };
@@ -125,6 +138,11 @@ export class AaConversation {
     if (!this.started || this.ended) return;
     this.ended = true;
     await this.plugin.call('session_ended', { cookie: this.cookie, session_cookie: this.sessionCookie, session_id: this.facts.sessionId });
+  }
+
+  /** The plugin's name (its MANIFEST's), for events. */
+  get pluginName(): string {
+    return this.plugin.name;
   }
 
   /** What the session record keeps: the plugin's metadata, its last reason and the answers to [question_N]. */

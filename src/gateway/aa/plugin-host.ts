@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { SealGuard } from '../../config/sealed.js';
 import type { GatehouseConfig } from '../../config/schema.js';
 import type { LocalCredentialStore } from '../../credstore/local-store.js';
+import type { AuditLog } from '../../log/events/audit-log.js';
 import type { Logger } from '../../log/logger.js';
 import { PluginSlots } from '../../aa/slots.js';
 import { PluginSandbox, type HookArguments, type HookName, type HookResult, type PluginLdap, type UserListSnapshot } from '../../aa/sandbox/index.js';
@@ -13,6 +14,8 @@ import { PluginSandbox, type HookArguments, type HookName, type HookResult, type
 export interface AaPlugin {
   /** The AA plugin configuration's name. */
   readonly configuration: string;
+  /** The plugin it runs (its MANIFEST name), or the one it would run when it cannot start. */
+  readonly name: string;
   call<H extends HookName>(hook: H, args: HookArguments[H]): Promise<HookResult>;
 }
 
@@ -25,6 +28,8 @@ export interface AaPluginHostOptions {
   /** The unlocked credential store, if any: plugins read their own `$` entries from it. */
   credentialStore: () => LocalCredentialStore | undefined;
   log: Logger;
+  /** Where plugin output lines and the host's own events go. */
+  audit: AuditLog;
   /** Per-call time limit; tests lower it. Default 10 s. */
   timeoutMs?: number;
 }
@@ -58,15 +63,16 @@ export class AaPluginHost {
           secret: async (section, option) => pluginSecret(options.credentialStore(), configuration.name, section, option),
           secretNames: () => options.credentialStore()?.pluginSecretNames(configuration.name),
           log,
+          audit: options.audit,
           ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
         });
         sandboxes.push(sandbox);
-        plugins.set(configuration.name, { configuration: configuration.name, call: (hook, args) => sandbox.call(hook, args) });
+        plugins.set(configuration.name, { configuration: configuration.name, name: active.manifest.name, call: (hook, args) => sandbox.call(hook, args) });
         log.info({ aaConfig: configuration.name, plugin: active.manifest.name, version: active.version }, 'AA plugin configuration ready');
       } catch (err) {
         const reason = (err as Error).message;
-        log.error({ aaConfig: configuration.name, plugin: configuration.plugin, reason }, 'AA plugin configuration cannot run: its policies deny every login');
-        plugins.set(configuration.name, unavailable(configuration.name, reason));
+        options.audit.emit('aa-plugin-unavailable', { aaConfig: configuration.name, plugin: configuration.plugin, reason });
+        plugins.set(configuration.name, unavailable(configuration.name, configuration.plugin, reason));
       }
     }
     return new AaPluginHost(plugins, sandboxes);
@@ -94,9 +100,10 @@ function pluginSecret(store: LocalCredentialStore | undefined, scope: string, se
   return store.getPluginSecret(scope, section, option);
 }
 
-function unavailable(configuration: string, reason: string): AaPlugin {
+function unavailable(configuration: string, plugin: string, reason: string): AaPlugin {
   return {
     configuration,
+    name: plugin,
     call: async () => ({ verdict: 'DENY', failure: 'unavailable', reason: `AA plugin configuration "${configuration}" is not running: ${reason}` }),
   };
 }

@@ -8,6 +8,7 @@ import type { LocalUserDirectory } from '../../auth/local-users.js';
 import type { PasswordAuthenticator } from '../../auth/password-check.js';
 import type { ConnectionPolicy } from '../../config/schema.js';
 import type { CredentialSource } from '../../credstore/credential-source.js';
+import type { AuditLog } from '../../log/events/audit-log.js';
 import type { Logger } from '../../log/logger.js';
 import { AaConversation } from '../aa/aa-conversation.js';
 import type { AaPlugin } from '../aa/plugin-host.js';
@@ -38,13 +39,16 @@ export interface ConnectionDeps {
   /** The policy's AA plugin configuration, when it names one. */
   aaPlugin?: AaPlugin;
   log: Logger;
+  /** The policy's security events; each connection reports through a child carrying its session id and client IP. */
+  audit: AuditLog;
 }
 
 export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, deps: ConnectionDeps): void {
   // The connection id is also the session id the AA plugin sees, so their log lines join up.
   const sessionId = randomBytes(6).toString('hex');
   const log = deps.log.child({ conn: sessionId });
-  const record = new ConnectionRecord(log, info.ip, info.port, deps.policy.name);
+  const audit = deps.audit.child(log, { sessionId, clientIp: info.ip });
+  const record = new ConnectionRecord(audit, info.ip, info.port, deps.policy.name);
   const aa = deps.aaPlugin && new AaConversation(deps.aaPlugin, { sessionId, connectionName: deps.policy.name, clientIp: info.ip, clientPort: info.port });
   let upstreamClient: ssh2.Client | undefined;
   conn.on('error', (err: Error) => log.warn({ err: err.message }, 'client connection error'));
@@ -66,12 +70,15 @@ export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, de
     clientIp: info.ip,
     ...(aa ? { aa } : {}),
     log,
+    audit,
     disconnect: () => conn.end(),
   });
   conn.on('authentication', (ctx) => firstFactor.handle(ctx));
   // Remote forwarding (`ssh -R`) and other global requests are not relayed.
   conn.on('request', (_accept, reject, name) => {
-    log.info({ request: name }, 'global request refused');
+    // Asking for a listening port (`ssh -R`) is a refused forwarding; other global requests (keepalives) are not events.
+    if (name === 'tcpip-forward' || (name as string) === 'streamlocal-forward@openssh.com') audit.emit('channel-denied', { ...record.who(), channel: name, reason: 'remote forwarding is not supported' });
+    else log.debug({ request: String(name).slice(0, 64) }, 'global request refused');
     reject?.();
   });
 
@@ -80,7 +87,7 @@ export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, de
     if (!login) return conn.end();
     record.gatewayUser = login.gatewayUser;
     record.serverUser = login.username.serverUser;
-    const upstream = loginToTarget(login, deps, record, log, aa).then(
+    const upstream = loginToTarget(login, deps, record, log, audit, aa).then(
       (client) => {
         upstreamClient = client;
         client.on('close', () => conn.end());
@@ -96,31 +103,37 @@ export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, de
     );
     upstream.catch(() => undefined);
     const channelPolicy = deps.channelPolicy.forGroups(login.gatewayGroups ?? []);
-    const relay: RelayContext = { upstream: () => upstream, channelPolicy, record, log, endConnection: () => conn.end() };
+    const relay: RelayContext = { upstream: () => upstream, channelPolicy, record, log, audit, endConnection: () => conn.end() };
     conn.on('session', (accept) => relaySession(accept, relay));
     conn.on('tcpip', (accept, reject, request) => relayForward(accept, reject, request, relay));
     conn.on('openssh.streamlocal', (_accept, reject) => {
-      log.warn({ event: 'channel-denied', request: 'direct-streamlocal' }, 'forwarding to a Unix socket is not supported');
+      audit.emit('channel-denied', { ...record.who(), channel: 'direct-streamlocal', reason: 'forwarding to a Unix socket is not supported' });
       reject();
     });
   });
 }
 
 /** Decides the target and logs in to it; rejects with a message that is safe to show the client. */
-async function loginToTarget(login: AuthenticatedLogin, deps: ConnectionDeps, record: ConnectionRecord, log: Logger, aa?: AaConversation): Promise<ssh2.Client> {
+async function loginToTarget(login: AuthenticatedLogin, deps: ConnectionDeps, record: ConnectionRecord, log: Logger, audit: AuditLog, aa?: AaConversation): Promise<ssh2.Client> {
   const { policy } = deps;
+  const who = { gatewayUser: login.gatewayUser, serverUser: login.username.serverUser, policy: policy.name };
   const target: TargetHost | undefined = login.username.target ?? (policy.defaultTarget ? parseTarget(policy.defaultTarget) : undefined);
-  if (!target) return refuse(record, log, 'no-target', `no target given and policy "${policy.name}" has no default target`);
+  if (!target) {
+    audit.emit('target-denied', { ...who, reason: 'no-target' });
+    return refuse(record, 'no-target', `no target given and policy "${policy.name}" has no default target`);
+  }
   const port = target.port ?? 22;
   const where = formatTarget({ ...target, port });
   record.target = where;
   if (!deps.targets.allows(target.host, port)) {
-    return refuse(record, log, 'target-denied', `target ${where} is not allowed by policy "${policy.name}"`);
+    audit.emit('target-denied', { ...who, target: where, reason: 'not-allowed' });
+    return refuse(record, 'target-denied', `target ${where} is not allowed by policy "${policy.name}"`);
   }
   if (!deps.usermapping.allows(login.gatewayUser, login.username.serverUser, login.gatewayGroups)) {
-    return refuse(record, log, 'usermapping-denied', `gateway user ${login.gatewayUser} may not log in as ${login.username.serverUser} under policy "${policy.name}"`);
+    audit.emit('usermapping-denied', { ...who, target: where, reason: 'no-rule-allows' });
+    return refuse(record, 'usermapping-denied', `gateway user ${login.gatewayUser} may not log in as ${login.username.serverUser} under policy "${policy.name}"`);
   }
-  if (aa) await authorize(aa, login, target, port, record, log);
+  if (aa) await authorize(aa, login, target, port, record, audit);
 
   const credential = await deps.credentials.credentialFor({
     gatewayUser: login.gatewayUser,
@@ -132,8 +145,9 @@ async function loginToTarget(login: AuthenticatedLogin, deps: ConnectionDeps, re
   // The person's password is needed for this one login only; do not keep it for the session's life.
   delete login.password;
   if ('missing' in credential) {
-    if (credential.detail) log.error({ event: 'credential-store-failure', detail: credential.detail }, 'credential store failure');
-    return refuse(record, log, 'no-credential', credential.missing);
+    if (credential.detail) audit.emit('credential-store-failure', { operation: 'credential-lookup', reason: credential.detail });
+    audit.emit('upstream-failed', { gatewayUser: who.gatewayUser, serverUser: who.serverUser, target: where, kind: 'no-credential', reason: credential.missing });
+    return refuse(record, 'no-credential', credential.missing);
   }
 
   try {
@@ -147,25 +161,38 @@ async function loginToTarget(login: AuthenticatedLogin, deps: ConnectionDeps, re
       connectTimeoutMs: policy.connectTimeoutSeconds * 1000,
       keepaliveMs: policy.keepaliveSeconds * 1000,
       log,
+      learned: (fingerprint) => audit.emit('target-host-key-learned', { target: where, fingerprint }),
     });
     record.sessionStarted();
     return client;
   } catch (err) {
     if (!(err instanceof UpstreamError)) throw err;
-    log.warn({ event: 'upstream-failed', kind: err.kind, target: where, ...err.detail }, err.message);
+    const { detail } = err;
+    audit.emit('upstream-failed', {
+      gatewayUser: who.gatewayUser,
+      serverUser: who.serverUser,
+      target: where,
+      kind: err.kind,
+      reason: err.message,
+      detail: detail.err ?? null,
+      fingerprint: detail.presented ?? null,
+      expectedFingerprints: detail.expected?.join(',') ?? null,
+    });
     record.refuse(err.kind, err.kind === 'handshake' ? 'error' : 'refused');
     throw new ClientSafeRefusal(err.message);
   }
 }
 
 /** The AA plugin's `authorize`, once the target is known; it sees the address the gateway will connect to. */
-async function authorize(aa: AaConversation, login: AuthenticatedLogin, target: TargetHost, port: number, record: ConnectionRecord, log: Logger): Promise<void> {
+async function authorize(aa: AaConversation, login: AuthenticatedLogin, target: TargetHost, port: number, record: ConnectionRecord, audit: AuditLog): Promise<void> {
+  const who = { gatewayUser: login.gatewayUser, serverUser: login.username.serverUser, target: record.target ?? null };
   let serverIp = target.host;
   if (!isIP(target.host)) {
     try {
       serverIp = (await lookup(target.host)).address;
     } catch {
-      return refuse(record, log, 'target-unresolvable', `target ${target.host} cannot be resolved`);
+      audit.emit('target-denied', { ...who, policy: record.policy, reason: 'unresolvable' });
+      return refuse(record, 'target-unresolvable', `target ${target.host} cannot be resolved`);
     }
   }
   const refusal = await aa.authorize(
@@ -173,7 +200,7 @@ async function authorize(aa: AaConversation, login: AuthenticatedLogin, target: 
     { gatewayGroups: login.gatewayGroups ?? null, serverIp, serverPort: port, serverHostname: isIP(target.host) ? null : target.host },
   );
   if (!refusal) return;
-  log.warn({ event: 'aa-authorize-denied', aaConfig: aa.sessionInfo.aaConfig, reason: refusal.reason, target: record.target }, 'AA plugin denied the session');
+  audit.emit('aa-authorize-denied', { ...who, aaConfig: aa.sessionInfo.aaConfig, reason: refusal.reason });
   record.refuse('aa-authorize-denied');
   throw new ClientSafeRefusal(refusal.message ?? 'the session was not authorized');
 }
@@ -181,8 +208,8 @@ async function authorize(aa: AaConversation, login: AuthenticatedLogin, target: 
 /** A refusal whose message is meant for the client: one line, no internals. */
 class ClientSafeRefusal extends Error {}
 
-function refuse(record: ConnectionRecord, log: Logger, reason: string, message: string): never {
-  log.warn({ event: reason, target: record.target, gatewayUser: record.gatewayUser, serverUser: record.serverUser }, message);
+/** Ends the session setup; the caller has reported the refusal's event. */
+function refuse(record: ConnectionRecord, reason: string, message: string): never {
   record.refuse(reason);
   throw new ClientSafeRefusal(message);
 }

@@ -6,6 +6,7 @@
 import type ssh2 from 'ssh2';
 import type { LocalUserDirectory } from '../../auth/local-users.js';
 import { DirectoryUnavailableError, type PasswordAuthenticator, type PasswordCheck } from '../../auth/password-check.js';
+import type { AuditLog } from '../../log/events/audit-log.js';
 import type { Logger } from '../../log/logger.js';
 import type { AaConversation, Refusal } from '../aa/aa-conversation.js';
 import type { ClientRateLimiter } from '../rate-limit.js';
@@ -36,12 +37,16 @@ export interface FirstFactorOptions {
   /** The policy's AA plugin, asked after the first factor. */
   aa?: AaConversation;
   log: Logger;
+  /** The connection's security events: login verdicts with their real reasons, lockouts. */
+  audit: AuditLog;
   /** Ends the client connection (lockout, too many attempts, directory down). */
   disconnect: () => void;
 }
 
 /** Failed attempts one connection may make before it is dropped, as OpenSSH's MaxAuthTries. */
 const maxFailuresPerConnection = 6;
+/** Characters of a login name in an event: enough for any real one, bounded for hostile ones. */
+const maxNameLength = 256;
 
 /** Completes a successful first factor on `ctx`: the request being answered, which a challenge may have replaced. */
 type Accept = (ctx: ssh2.AuthContext, method: FirstFactorMethod, password: string | undefined, groups: string[] | undefined) => void;
@@ -68,7 +73,7 @@ export class FirstFactor {
   handle(ctx: ssh2.AuthContext): void {
     this.dispatch(ctx).catch((err: Error) => {
       this.options.log.error({ err: err.message }, 'authentication handler failed');
-      this.refuse(ctx, 'internal-error');
+      this.refuse(ctx, 'internal-error', undefined, err.message);
     });
   }
 
@@ -90,15 +95,12 @@ export class FirstFactor {
     const gatewayUser = username.keyValuePairs.gu ?? username.serverUser;
     const accepted: Accept = (done, method, password, groups) => {
       const login: AuthenticatedLogin = { username, gatewayUser, method, ...(password !== undefined ? { password } : {}), ...(groups ? { gatewayGroups: groups } : {}) };
-      this.options.log.info({ gatewayUser, method, backend: method === 'publickey' ? 'local' : this.options.passwords.name, ...(groups ? { gatewayGroups: groups.length } : {}) }, 'gateway authentication succeeded');
       if (!this.options.aa) return this.succeed(done, login);
+      this.options.log.info({ gatewayUser, method, backend: this.backend(method), ...(groups ? { gatewayGroups: groups.length } : {}) }, 'first factor accepted: the AA plugin decides next');
       this.secondFactor = new SecondFactor(this.options.aa, login, {
-        accept: (finished) => {
-          this.options.log.info({ gatewayUser: login.gatewayUser, aaConfig: this.options.aa?.sessionInfo.aaConfig }, 'second factor accepted');
-          this.succeed(finished, login);
-        },
-        refuse: (finished, refusal) => this.refuseSecondFactor(finished, refusal, login.gatewayUser),
-      }, this.options.log);
+        accept: (finished) => this.succeed(finished, login),
+        refuse: (finished, refusal) => this.refuseSecondFactor(finished, refusal, login),
+      }, this.options.log, this.options.audit);
       this.secondFactor.begin(done);
     };
 
@@ -124,10 +126,7 @@ export class FirstFactor {
       return this.directoryUnavailable(ctx, gatewayUser, err);
     }
     if (result.ok === true) return ok(result.groups);
-    if (result.ok === false) {
-      this.options.log.warn({ gatewayUser, backend: this.options.passwords.name, reason: result.reason }, 'gateway password refused');
-      return this.refuse(ctx, result.reason, gatewayUser);
-    }
+    if (result.ok === false) return this.refuse(ctx, result.reason, gatewayUser);
     const pending: PendingChallenge = { gatewayUser, check: result, password, accepted };
     if (ctx.method === 'keyboard-interactive') return this.promptChallenge(ctx, pending);
     // A challenge needs a prompt: the client is sent on to keyboard-interactive, where it is asked.
@@ -140,7 +139,7 @@ export class FirstFactor {
       const password = Array.isArray(answers) ? (answers[0] ?? '') : '';
       this.checkPassword(ctx, gatewayUser, password, (groups) => accepted(ctx, 'keyboard-interactive', password, groups), accepted).catch((err: Error) => {
         this.options.log.error({ err: err.message }, 'password check failed');
-        this.refuse(ctx, 'internal-error', gatewayUser);
+        this.refuse(ctx, 'internal-error', gatewayUser, err.message);
       });
     });
   }
@@ -153,18 +152,20 @@ export class FirstFactor {
         .respond(answer)
         .then(async (next) => {
           if (next.ok === true) return accepted(ctx, 'keyboard-interactive', password, next.groups);
-          if (next.ok === false) {
-            this.options.log.warn({ gatewayUser, backend: this.options.passwords.name, reason: next.reason }, 'gateway password refused');
-            return this.refuse(ctx, next.reason, gatewayUser);
-          }
+          if (next.ok === false) return this.refuse(ctx, next.reason, gatewayUser);
           this.promptChallenge(ctx, { ...pending, check: next });
         })
         .catch((err: Error) => {
           if (err instanceof DirectoryUnavailableError) return this.directoryUnavailable(ctx, gatewayUser, err);
           this.options.log.error({ err: err.message }, 'challenge answer failed');
-          this.refuse(ctx, 'internal-error', gatewayUser);
+          this.refuse(ctx, 'internal-error', gatewayUser, err.message);
         });
     });
+  }
+
+  /** Who checked the first factor: `local` for public keys, else the policy's password backend. */
+  private backend(method: string): string {
+    return method === 'publickey' ? 'local' : this.options.passwords.name;
   }
 
   private checkPublicKey(ctx: ssh2.PublicKeyAuthContext, gatewayUser: string, accepted: () => void): void {
@@ -180,8 +181,17 @@ export class FirstFactor {
     this.refuse(ctx, 'bad-signature', gatewayUser);
   }
 
+  /** The whole login passed: the first factor and, when the policy has one, the AA plugin. */
   private succeed(ctx: ssh2.AuthContext, login: AuthenticatedLogin): void {
     this.login = login;
+    this.options.audit.emit('login-succeeded', {
+      gatewayUser: bounded(login.gatewayUser),
+      // How many groups the directory or the plugin named; null when nobody said.
+      gatewayGroups: login.gatewayGroups?.length ?? null,
+      method: login.method,
+      backend: this.backend(login.method),
+      aaConfig: this.options.aa?.sessionInfo.aaConfig ?? null,
+    });
     this.options.limiter.recordSuccess(this.options.clientIp);
     ctx.accept();
   }
@@ -192,7 +202,9 @@ export class FirstFactor {
    * prompt is told why.
    */
   private directoryUnavailable(ctx: ssh2.AuthContext, gatewayUser: string, err: DirectoryUnavailableError): void {
-    this.options.log.error({ event: 'directory-unavailable', gatewayUser, backend: this.options.passwords.name, reason: err.message }, 'gateway authentication backend unavailable');
+    const { audit, passwords } = this.options;
+    audit.emit('directory-unavailable', { gatewayUser: bounded(gatewayUser), backend: passwords.name, reason: err.message });
+    audit.emit('login-failed', { gatewayUser: bounded(gatewayUser), method: ctx.method, backend: passwords.name, reason: 'directory-unavailable' });
     this.endWith(ctx, 'the authentication directory is unavailable; try again later');
   }
 
@@ -201,11 +213,13 @@ export class FirstFactor {
    * guessing meets the same backoff as password guessing), and a person at a keyboard-interactive
    * prompt is shown the plugin's reason.
    */
-  private refuseSecondFactor(ctx: ssh2.AuthContext, refusal: Refusal, gatewayUser: string): void {
-    const { limiter, clientIp, log } = this.options;
+  private refuseSecondFactor(ctx: ssh2.AuthContext, refusal: Refusal, login: AuthenticatedLogin): void {
+    const { limiter, clientIp, audit } = this.options;
     const { lockedOut, failures } = limiter.recordFailure(clientIp);
-    if (lockedOut) log.warn({ event: 'rate-limit-lockout', clientIp, failures }, 'client IP locked out after repeated failures');
-    log.warn({ event: 'mfa-denied', gatewayUser, aaConfig: this.options.aa?.sessionInfo.aaConfig, reason: refusal.reason }, 'second factor denied');
+    const gatewayUser = bounded(login.gatewayUser);
+    audit.emit('mfa-denied', { gatewayUser, aaConfig: this.options.aa?.sessionInfo.aaConfig ?? null, reason: refusal.reason });
+    audit.emit('login-failed', { gatewayUser, method: login.method, backend: this.backend(login.method), reason: 'mfa-denied', failures });
+    if (lockedOut) audit.emit('rate-limit-lockout', { failures });
     this.endWith(ctx, refusal.message ?? 'the second factor was not accepted');
   }
 
@@ -223,21 +237,31 @@ export class FirstFactor {
   }
 
   private refuseUsername(ctx: ssh2.AuthContext, err: UsernameError): void {
-    this.options.log.warn({ part: err.part, reason: err.message }, 'malformed username');
+    // The message names the offending part with a safe fragment of it: never a key/value value (an OTP).
+    const detail = `${err.part}: ${err.message}`;
     // A person at a keyboard-interactive prompt can be told what is wrong with the name they typed.
     if (ctx.method === 'keyboard-interactive') {
-      ctx.prompt([], 'Gatehouse', `gatehouse: ${err.message}`, () => this.refuse(ctx, 'malformed-username'));
+      ctx.prompt([], 'Gatehouse', `gatehouse: ${err.message}`, () => this.refuse(ctx, 'malformed-username', undefined, detail));
       return;
     }
-    this.refuse(ctx, 'malformed-username');
+    this.refuse(ctx, 'malformed-username', undefined, detail);
   }
 
-  private refuse(ctx: ssh2.AuthContext, reason: string, gatewayUser?: string): void {
-    const { limiter, clientIp, log } = this.options;
+  /** A failed attempt, with the real reason (`wrong-password`, `unknown-user`, `radius-reject`, ...) for the log only. */
+  private refuse(ctx: ssh2.AuthContext, reason: string, gatewayUser?: string, detail?: string): void {
+    const { limiter, clientIp, audit } = this.options;
     this.failures += 1;
     const { lockedOut, failures } = limiter.recordFailure(clientIp);
-    if (lockedOut) log.warn({ event: 'rate-limit-lockout', clientIp, failures }, 'client IP locked out after repeated failures');
-    log.info({ gatewayUser, reason, failures }, 'gateway authentication failed');
+    const method = ctx.method === 'none' ? null : ctx.method;
+    audit.emit('login-failed', {
+      gatewayUser: gatewayUser === undefined ? null : bounded(gatewayUser),
+      method,
+      backend: method === null || reason === 'malformed-username' ? null : this.backend(method),
+      reason,
+      detail: detail ?? null,
+      failures,
+    });
+    if (lockedOut) audit.emit('rate-limit-lockout', { failures });
     const admission = limiter.admit(clientIp);
     if (!admission.allowed || this.failures >= maxFailuresPerConnection) {
       ctx.reject([]);
@@ -247,6 +271,11 @@ export class FirstFactor {
     const timer = setTimeout(() => ctx.reject(this.methods), admission.delayMs);
     timer.unref();
   }
+}
+
+/** A login name as events carry it: names are data (formatters escape them), but not unbounded. */
+function bounded(name: string): string {
+  return name.length > maxNameLength ? `${name.slice(0, maxNameLength)}…` : name;
 }
 
 /** A message made safe for the person's terminal: one line, no control sequences. */

@@ -11,7 +11,7 @@ export function relayForward(
   const destination = { destIP: info.destIP.slice(0, 255), destPort: info.destPort };
   const decision = ctx.channelPolicy.decideForward(info.destIP, info.destPort);
   if (!decision.allowed) {
-    ctx.log.warn({ event: 'channel-denied', request: 'direct-tcpip', ...destination, reason: decision.reason }, 'forwarding refused');
+    ctx.audit.emit('channel-denied', { ...ctx.record.who(), channel: 'direct-tcpip', detail: `${destination.destIP}:${destination.destPort}`, reason: decision.reason });
     return reject();
   }
   ctx.upstream().then(

@@ -14,7 +14,7 @@ export interface SshListener {
 
 
 export async function listenSsh(hostKey: HostKey, deps: ConnectionDeps): Promise<SshListener> {
-  const { policy, log, limiter } = deps;
+  const { policy, log, audit, limiter } = deps;
   const sockets = new Set<Socket>();
   // Sockets by "ip:port", so the SSH connection can find its login-grace timer.
   const pending = new Map<string, { grace: NodeJS.Timeout; identified: boolean; loggedIn: boolean }>();
@@ -50,13 +50,13 @@ export async function listenSsh(hostKey: HostKey, deps: ConnectionDeps): Promise
     const key = `${ip}:${socket.remotePort}`;
     const admission = limiter.admit(ip);
     if (!admission.allowed) {
-      log.warn({ event: 'rate-limit-refused', clientIp: ip, retryAfterMs: admission.retryAfterMs }, 'client IP is locked out');
+      audit.emit('rate-limit-refused', { clientIp: ip, retryAfterMs: admission.retryAfterMs });
       socket.destroy();
       return;
     }
     // Connections still authenticating are bounded, as OpenSSH's MaxStartups: a flood costs little.
     if (unauthenticated >= policy.maxUnauthenticated) {
-      log.warn({ event: 'connection-refused', clientIp: ip, unauthenticated }, 'too many connections that have not logged in yet: refusing');
+      audit.emit('connection-refused', { clientIp: ip, reason: `too many connections still logging in (${unauthenticated})` });
       socket.destroy();
       return;
     }

@@ -3,9 +3,10 @@
 // first factor used another method, the client is told "partial success, continue with
 // keyboard-interactive" (RFC 4252 §5.1), which OpenSSH does by itself.
 import type ssh2 from 'ssh2';
+import type { AuditLog } from '../../log/events/audit-log.js';
 import type { Logger } from '../../log/logger.js';
 import type { Question } from '../../aa/sandbox/index.js';
-import type { AaConversation, LoginFacts, Refusal } from '../aa/aa-conversation.js';
+import type { AaConversation, AuthenticationStep, LoginFacts, Refusal } from '../aa/aa-conversation.js';
 import type { AuthenticatedLogin } from './first-factor.js';
 
 export interface SecondFactorOutcome {
@@ -27,6 +28,7 @@ export class SecondFactor {
     private readonly login: AuthenticatedLogin,
     private readonly outcome: SecondFactorOutcome,
     private readonly log: Logger,
+    private readonly audit: AuditLog,
   ) {}
 
   /** Runs `authenticate` on the request that passed the first factor. */
@@ -61,6 +63,7 @@ export class SecondFactor {
             login.gatewayUser = step.gatewayUser;
           }
           if (step.gatewayGroups) login.gatewayGroups = step.gatewayGroups;
+          this.report(step);
           this.outcome.accept(ctx);
         },
         (err: Error) => {
@@ -68,6 +71,15 @@ export class SecondFactor {
           this.outcome.refuse(ctx, { kind: 'deny', reason: `second factor failed: ${err.message}` });
         },
       );
+  }
+
+  /** mfa-accepted for an ACCEPT, with how the plugin says it authenticated; mfa-bypassed when no real second factor was asked. */
+  private report(step: Extract<AuthenticationStep, { kind: 'accept' }>): void {
+    const facts = { gatewayUser: this.login.gatewayUser.slice(0, 256), aaConfig: this.conversation.sessionInfo.aaConfig, plugin: this.conversation.pluginName };
+    if (step.abstained) return this.audit.emit('mfa-bypassed', { ...facts, bypass: 'plugin-abstained' });
+    const { authentication, mfaIdentity } = acceptanceOf(step.metadata);
+    this.audit.emit('mfa-accepted', { ...facts, authentication: authentication ?? null, mfaIdentity: mfaIdentity ?? null });
+    if (authentication !== undefined && bypasses.has(authentication)) this.audit.emit('mfa-bypassed', { ...facts, bypass: authentication });
   }
 
   private ask(ctx: ssh2.KeyboardAuthContext, question: Question): void {
@@ -88,6 +100,29 @@ export class SecondFactor {
       this.run(ctx);
     });
   }
+}
+
+/** How an SDK plugin says it accepted without asking for a second factor. */
+const bypasses = new Set(['whitelist', 'authentication_cache', 'ignore_conn_err']);
+
+/**
+ * `authentication` and `mfa_identity` of an ACCEPT's additional_metadata, when it is the SDK's JSON
+ * object; anything else (no metadata, other text, other types) says nothing.
+ */
+export function acceptanceOf(metadata: string | undefined): { authentication?: string; mfaIdentity?: string } {
+  if (metadata === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(metadata);
+  } catch {
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null) return {};
+  const fields = parsed as Record<string, unknown>;
+  const acceptance: { authentication?: string; mfaIdentity?: string } = {};
+  if (typeof fields.authentication === 'string' && fields.authentication !== '') acceptance.authentication = fields.authentication.slice(0, 64);
+  if (typeof fields.mfa_identity === 'string' && fields.mfa_identity !== '') acceptance.mfaIdentity = fields.mfa_identity.slice(0, 256);
+  return acceptance;
 }
 
 /** Who is logging in, as the AA plugin is told. */

@@ -1,5 +1,6 @@
 // Relays one SSH session channel (shell with pty, exec, sftp/scp) between the client and the target.
 import type ssh2 from 'ssh2';
+import type { AuditLog } from '../../log/events/audit-log.js';
 import type { Logger } from '../../log/logger.js';
 import type { ChannelPolicy, SessionRequest } from '../channel-policy.js';
 import type { ConnectionRecord } from '../connection-record.js';
@@ -10,6 +11,8 @@ export interface RelayContext {
   channelPolicy: ChannelPolicy;
   record: ConnectionRecord;
   log: Logger;
+  /** The connection's security events (channel refusals). */
+  audit: AuditLog;
   /** Ends the whole client connection (used when the target cannot be reached at all). */
   endConnection: () => void;
 }
@@ -83,7 +86,7 @@ export function relaySession(accept: ssh2.AcceptConnection<ssh2.Session>, ctx: R
     down.on('error', (err: Error) => ctx.log.warn({ err: err.message }, 'client channel error'));
     const decision = ctx.channelPolicy.decideSession(request);
     if (!decision.allowed) {
-      ctx.log.warn({ event: 'channel-denied', request: request.kind, reason: decision.reason }, 'channel refused');
+      ctx.audit.emit('channel-denied', { ...ctx.record.who(), channel: request.kind, detail: requestDetail(request), reason: decision.reason });
       return refuseChannel(down, decision.reason, 1);
     }
     ctx.record.channelOpened(decision.type);
@@ -110,6 +113,13 @@ export function relaySession(accept: ssh2.AcceptConnection<ssh2.Session>, ctx: R
   session.on('shell', (acceptShell) => start(acceptShell, { kind: 'shell' }));
   session.on('exec', (acceptExec, _reject, info) => start(acceptExec, { kind: 'exec', command: info.command }));
   session.on('subsystem', (acceptSubsystem, _reject, info) => start(acceptSubsystem, { kind: 'subsystem', name: info.name }));
+}
+
+/** What was asked for, bounded: the command of an exec, the name of a subsystem. */
+function requestDetail(request: SessionRequest): string | null {
+  if (request.kind === 'exec') return request.command.slice(0, 256);
+  if (request.kind === 'subsystem') return request.name.slice(0, 64);
+  return null;
 }
 
 /**

@@ -14,16 +14,27 @@ export interface UpstreamRequest {
   connectTimeoutMs: number;
   keepaliveMs: number;
   log: Logger;
+  /** Called when trust-on-first-use records the target's host key. */
+  learned?: (fingerprint: string) => void;
 }
 
 export type UpstreamFailure = 'unknown-host' | 'unreachable' | 'host-key' | 'auth-failed' | 'handshake';
+
+/** What the log learns of a failure besides its message: the underlying error, the host-key fingerprints. */
+export interface UpstreamFailureDetail {
+  err?: string;
+  code?: string;
+  level?: string;
+  presented?: string;
+  expected?: string[];
+}
 
 /** A failed upstream login: `message` is safe to show the client, `detail` is for the log only. */
 export class UpstreamError extends Error {
   constructor(
     readonly kind: UpstreamFailure,
     message: string,
-    readonly detail: Record<string, unknown> = {},
+    readonly detail: UpstreamFailureDetail = {},
   ) {
     super(message);
     this.name = 'UpstreamError';
@@ -83,7 +94,7 @@ export async function connectUpstream(request: UpstreamRequest): Promise<ssh2.Cl
         request.knownHosts.verify(host, port, key, request.hostKeyPolicy).then(
           (verdict) => {
             if (verdict.ok) {
-              if (verdict.learned) log.warn({ target: where, fingerprint: verdict.fingerprint }, 'trusted new target host key on first use');
+              if (verdict.learned) request.learned?.(verdict.fingerprint);
               return verify(true);
             }
             hostKeyRefusal =

@@ -127,13 +127,14 @@ t.test('hooks a plugin does not have', async (t) => {
 
 t.test('plugin log lines and output reach the gateway log tagged with the plugin', async (t) => {
   t.equal((await sandbox.call('authenticate', authenticateArgs({ do: 'log' }))).verdict, 'ACCEPT');
-  const tagged = { plugin: 'scripted', aaConfig: 'cfg-scripted' };
-  t.match(await waitFor(() => lines.find((line) => line.msg === 'hello from the plugin')), { ...tagged, source: 'log', level: levels.warn });
-  t.match(await waitFor(() => lines.find((line) => line.msg === 'at an unknown level')), { ...tagged, source: 'log', level: levels.info });
-  t.match(await waitFor(() => lines.find((line) => line.msg === 'a line on stdout')), { ...tagged, source: 'stdout', level: levels.info });
-  t.match(await waitFor(() => lines.find((line) => line.msg === 'a line on stderr')), { ...tagged, source: 'stderr', level: levels.warn });
-  const long = await waitFor(() => lines.find((line) => line.msg.startsWith('xxxx')));
-  t.equal(long?.msg.length, 4097, 'a 10,000-character line is cut to 4,096 and an ellipsis');
+  const tagged = { event: 'plugin-log', plugin: 'scripted', aaConfig: 'cfg-scripted' };
+  const line = (text: string) => waitFor(() => lines.find((l) => l.msg === `plugin:scripted: ${text}`));
+  t.match(await line('hello from the plugin'), { ...tagged, stream: 'log', level: levels.warn });
+  t.match(await line('at an unknown level'), { ...tagged, stream: 'log', level: levels.info });
+  t.match(await line('a line on stdout'), { ...tagged, stream: 'stdout', level: levels.info });
+  t.match(await line('a line on stderr'), { ...tagged, stream: 'stderr', level: levels.warn });
+  const long = await waitFor(() => lines.find((l) => l.msg.startsWith('plugin:scripted: xxxx')));
+  t.equal(long?.msg.length, 'plugin:scripted: '.length + 4097, 'a 10,000-character line is cut to 4,096 and an ellipsis');
 });
 
 t.test('a plugin that floods the log is held to its rate, and the drop is reported', async (t) => {
@@ -141,7 +142,7 @@ t.test('a plugin that floods the log is held to its rate, and the drop is report
   t.equal((await sandbox.call('authenticate', authenticateArgs({ do: 'log-flood' }))).verdict, 'ACCEPT');
   const report = await waitFor(() => lines.slice(before).find((line) => line.source === 'sandbox' && typeof line.suppressed === 'number'));
   t.match(report, { plugin: 'scripted', level: levels.warn });
-  const kept = lines.slice(before).filter((line) => line.source === 'log' && /^line \d+$/.test(line.msg)).length;
+  const kept = lines.slice(before).filter((line) => line.stream === 'log' && /^plugin:scripted: line \d+$/.test(line.msg)).length;
   t.ok(kept <= 100 && kept + (report?.suppressed as number) === 500, `${kept} kept, ${String(report?.suppressed)} dropped`);
 });
 

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { validateConfig } from '../../../src/config/load.js';
 import { startGateway, type Gateway, type GatewayOptions } from '../../../src/gateway/gateway.js';
+import { AuditLog } from '../../../src/log/events/audit-log.js';
+import type { AuditEntry } from '../../../src/log/events/entry.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { dropTapSpawnHook } from '../../aa/sandbox/helpers/plain-sandbox.js';
 import type { TeardownHost } from './sshd.js';
@@ -16,6 +18,8 @@ export interface TestGateway {
   gateway: Gateway;
   dataDir: string;
   logs: LogLine[];
+  /** The audit events the gateway reported, as its journal would receive them. */
+  events: AuditEntry[];
   /** Resolves with the first log line (already written or yet to come) that matches. */
   waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   close(): Promise<void>;
@@ -50,6 +54,7 @@ export function freshTestDir(t: { testdir(): string }): string {
 
 export async function startTestGateway(t: TeardownHost & { testdir(): string }, config: TestGatewayConfig = {}, dataDir = freshTestDir(t)): Promise<TestGateway> {
   const logs: LogLine[] = [];
+  const events: AuditEntry[] = [];
   const waiters = new Set<(line: LogLine) => void>();
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -87,8 +92,10 @@ export async function startTestGateway(t: TeardownHost & { testdir(): string }, 
     ],
   });
   const start = config.aaPluginConfigurations?.length ? await compiledGateway() : startGateway;
-  const options: GatewayOptions = config.aaTimeoutMs !== undefined ? { aaTimeoutMs: config.aaTimeoutMs } : {};
-  const gateway = await start(validated, dataDir, createLogger('debug', sink), options);
+  const log = createLogger('debug', sink);
+  const audit = new AuditLog(log, { append: (entry) => void events.push(entry) });
+  const options: GatewayOptions = { audit, ...(config.aaTimeoutMs !== undefined ? { aaTimeoutMs: config.aaTimeoutMs } : {}) };
+  const gateway = await start(validated, dataDir, log, options);
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
@@ -102,6 +109,7 @@ export async function startTestGateway(t: TeardownHost & { testdir(): string }, 
     gateway,
     dataDir,
     logs,
+    events,
     close,
     waitForLog(match, timeoutMs = 10_000) {
       const found = logs.find(match);

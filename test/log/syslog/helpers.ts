@@ -1,14 +1,14 @@
-// Shared by the forwarder tests: a journal + forwarder pipeline in this process, and readers of what
-// the receivers got.
+// Shared by the forwarder tests and the syslog benchmark (scripts/bench/syslog.ts): a journal +
+// forwarder pipeline in this process, and readers of what the receivers got.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Test } from 'tap';
 import { AuditLog } from '../../../src/log/events/audit-log.js';
 import { AuditJournal } from '../../../src/log/events/journal.js';
 import { createLogger } from '../../../src/log/logger.js';
 import type { SyslogEndpoint } from '../../../src/log/syslog/connection.js';
 import type { FrameSettings, SyslogFormat } from '../../../src/log/syslog/entry-format.js';
 import { SyslogForwarder } from '../../../src/log/syslog/forwarder.js';
+import type { TeardownHost } from '../../e2e/helpers/sshd.js';
 
 export interface TargetSpec {
   name: string;
@@ -30,7 +30,7 @@ export function frameSettings(format: SyslogFormat, transport: SyslogEndpoint['t
 }
 
 /** Journal in `dir/journal`, cursors in `dir/cursors`; reopening the same dir is a gateway restart. */
-export function startPipeline(t: Test, dir: string, targets: TargetSpec[]): Pipeline {
+export function startPipeline(t: TeardownHost, dir: string, targets: TargetSpec[]): Pipeline {
   mkdirSync(join(dir, 'journal'), { recursive: true });
   const log = createLogger('silent');
   const journal = AuditJournal.open(join(dir, 'journal'), { maxBytes: 1024 * 1024 * 1024, log });
