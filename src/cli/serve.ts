@@ -1,9 +1,11 @@
 // `gatehouse serve`: run the gateway until SIGINT/SIGTERM.
 import { mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { thisAppliance } from '../aa/appliance.js';
 import { ConfigError } from '../config/load.js';
 import { ConfigStoreError } from '../config/store.js';
 import { startGateway, type Gateway } from '../gateway/gateway.js';
+import { startAuditPipeline } from '../log/audit-pipeline.js';
 import { createLogger } from '../log/logger.js';
 import { dataDirectory } from './paths.js';
 import { openConfigStore } from './stores.js';
@@ -16,6 +18,8 @@ $GATEHOUSE_DATA), writes the embedded default configuration (one policy listenin
 present) and generates the ed25519 host key, which it keeps. An invalid configuration stops
 the gateway with the path of each bad value.
 Logs are JSON lines on standard output; the start-up summary goes to standard error.
+Security events also go to the audit journal (DIR/audit/journal) and from there to every
+configured syslog target; events of CLI commands reach the journal through DIR/audit/inbox.
 `;
 
 export async function serveCommand(args: string[]): Promise<number> {
@@ -25,26 +29,33 @@ export async function serveCommand(args: string[]): Promise<number> {
     return 0;
   }
   const dataDir = dataDirectory(values.data);
-  let config;
+  let current;
   try {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const store = await openConfigStore(dataDir);
     for (const warning of store.warnings) process.stderr.write(`gatehouse: warning: ${warning}\n`);
-    config = store.current().config;
+    current = store.current();
   } catch (err) {
     if (!(err instanceof ConfigError || err instanceof ConfigStoreError)) throw err;
     process.stderr.write(`gatehouse: ${err.message}\ngatehouse: not started\n`);
     return 1;
   }
+  const { config } = current;
   const log = createLogger(config.logging.level);
-  const gateway = await startGateway(config, dataDir, log, { sealed: async () => (await openConfigStore(dataDir)).current().sealed });
+  const pipeline = await startAuditPipeline(config, dataDir, log, { version: thisAppliance.version });
+  const { audit } = pipeline;
+  const gateway = await startGateway(config, dataDir, log, { sealed: async () => (await openConfigStore(dataDir)).current().sealed, audit });
   process.stderr.write(summary(gateway, config.users.length, dataDir));
-  log.info({ event: 'gateway-start', dataDir }, 'gateway started');
+  audit.emit('gateway-started', { version: thisAppliance.version, configVersion: current.version, listeners: gateway.listeners.length, syslogTargets: config.syslogTargets.length });
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
-      log.info({ event: 'gateway-stop', signal }, 'gateway stopping');
-      gateway.close().then(resolve, resolve);
+      audit.emit('gateway-stopping', { signal });
+      // The journal closes last, so the gateway's own closing events are in it.
+      gateway
+        .close()
+        .finally(() => pipeline.close())
+        .then(resolve, resolve);
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
