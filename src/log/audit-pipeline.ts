@@ -26,6 +26,7 @@ export interface AuditPipelineOptions {
 }
 
 const INBOX_POLL_MS = 1000;
+const INBOX_COALESCE_MS = 20;
 
 export async function startAuditPipeline(config: GatehouseConfig, dataDir: string, log: Logger, options: AuditPipelineOptions): Promise<AuditPipeline> {
   const journalDir = join(dataDir, 'audit', 'journal');
@@ -35,25 +36,22 @@ export async function startAuditPipeline(config: GatehouseConfig, dataDir: strin
   const audit = new AuditLog(log, journal);
 
   const drainInbox = (): void => {
-    for (const item of readInbox(dataDir)) {
-      if (item.entry) {
-        journal.append(item.entry);
-        removeInboxItem(item);
-      } else {
-        log.warn({ file: item.file, problem: item.problem }, 'unreadable event in the audit inbox: kept aside as .rejected');
-        rejectInboxItem(item);
+    try {
+      for (const item of readInbox(dataDir)) {
+        if (item.entry) {
+          journal.append(item.entry);
+          removeInboxItem(item);
+        } else {
+          log.warn({ file: item.file, problem: item.problem }, 'unreadable event in the audit inbox: kept aside as .rejected');
+          rejectInboxItem(item);
+        }
       }
+    } catch (err) {
+      // The events stay in the inbox for the next attempt; the gateway keeps serving.
+      log.error({ err: (err as Error).message }, 'cannot read the audit inbox');
     }
   };
-  drainInbox();
-  let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(inboxDirectory(dataDir), () => drainInbox());
-  } catch (err) {
-    log.warn({ err: (err as Error).message }, 'cannot watch the audit inbox: polling it');
-  }
-  const poll = setInterval(drainInbox, INBOX_POLL_MS).unref();
-
+  // Targets first: one seen for the first time starts at the journal's end, and the inbox's events come after it.
   const targets = config.syslogTargets.map((target) => forwarderTarget(target, config.network.hostname, options.version));
   const forwarder = SyslogForwarder.start(targets, {
     cursorDir: join(dataDir, 'audit', 'cursors'),
@@ -63,12 +61,29 @@ export async function startAuditPipeline(config: GatehouseConfig, dataDir: strin
     ...(options.backoff ? { backoff: options.backoff } : {}),
   });
 
+  drainInbox();
+  let watcher: FSWatcher | undefined;
+  // A burst of CLI events is a burst of notifications: drain once per burst, not once per file.
+  let scheduled: NodeJS.Timeout | undefined;
+  try {
+    watcher = watch(inboxDirectory(dataDir), () => {
+      scheduled ??= setTimeout(() => {
+        scheduled = undefined;
+        drainInbox();
+      }, INBOX_COALESCE_MS);
+    });
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'cannot watch the audit inbox: polling it');
+  }
+  const poll = setInterval(drainInbox, INBOX_POLL_MS).unref();
+
   return {
     audit,
     journal,
     status: () => forwarder.status(),
     async close() {
       watcher?.close();
+      clearTimeout(scheduled);
       clearInterval(poll);
       drainInbox();
       await forwarder.close();

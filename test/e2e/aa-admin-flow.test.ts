@@ -2,7 +2,6 @@
 // TOTP plugin zip the build made, create a configuration of it, attach it to a connection policy,
 // enroll a person; then a plain OpenSSH user logs in with their password and is asked for the
 // one-time password. Afterwards the seed is searched for everywhere it must not be.
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +9,7 @@ import t from 'tap';
 import { decodeBase32 } from '../../src/plugins/totp/base32.js';
 import { hotp, timeStep } from '../../src/plugins/totp/hotp.js';
 import { dropTapSpawnHook } from '../aa/sandbox/helpers/plain-sandbox.js';
-import { cliPath, gatehouse, type CliRun } from '../helpers/cli.js';
+import { gatehouse, startServe, type CliRun } from '../helpers/cli.js';
 import { builtInPluginZip } from './helpers/aa.js';
 import { freePort } from './helpers/ports.js';
 import { runSsh } from './helpers/ssh-client.js';
@@ -54,13 +53,9 @@ t.test('install, configure, attach, enroll, log in with password and OTP', async
   const secret = new URL(enrolled.stdout.trim().split('\n').at(-1) as string).searchParams.get('secret') as string;
   t.match(secret, /^[A-Z2-7]{32}$/, 'a 160-bit base32 seed');
 
-  const serve = spawn(process.execPath, [cliPath, 'serve'], { env: { ...withoutTap(process.env), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => serve.kill('SIGKILL'));
-  let serveOutput = '';
-  serve.stdout.on('data', (chunk: Buffer) => (serveOutput += chunk.toString()));
-  serve.stderr.on('data', (chunk: Buffer) => (serveOutput += chunk.toString()));
-  for (let waited = 0; !serveOutput.includes('gateway started') && waited < 15_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
-  t.match(serveOutput, 'AA plugin configuration ready');
+  const serve = startServe(t, env);
+  await serve.waitFor('gateway started');
+  t.match(serve.output(), 'AA plugin configuration ready');
 
   const code = hotp(decodeBase32(secret), timeStep(Date.now() / 1000, 30), 6);
   const target = { port, user: `${sshd.user}@127.0.0.1:${sshd.port}` };
@@ -71,8 +66,8 @@ t.test('install, configure, attach, enroll, log in with password and OTP', async
   const noCode = await runSsh(target, 'whoami', { answers: [["'s password", sshd.password]] });
   t.equal(noCode.code, 255, 'no OTP, no login');
 
-  serve.kill('SIGTERM');
-  await new Promise((resolve) => serve.on('exit', resolve));
+  await serve.stop();
+  const serveOutput = serve.output();
   t.match(serveOutput, '"event":"mfa-denied"');
   const files = await readdir(data, { recursive: true, withFileTypes: true });
   const fileTexts = await Promise.all(files.filter((f) => f.isFile()).map((f) => readFile(join(f.parentPath, f.name), 'latin1')));
@@ -86,8 +81,3 @@ t.test('install, configure, attach, enroll, log in with password and OTP', async
     t.notOk(text.includes(sshd.password), `the password is not in the ${where}`);
   }
 });
-
-/** The environment without what tap adds to run its loader in every child process. */
-function withoutTap(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([name]) => name !== 'NODE_OPTIONS' && !name.startsWith('_TAPJS')));
-}

@@ -6,7 +6,7 @@
 // the last `resendWindowBytes` it wrote and sends them again: at-least-once delivery, and a duplicate carries
 // the same `[meta sequenceId]` as the original, so receivers can tell. A graceful stop that the receiver
 // answers by closing its side confirms everything sent, and nothing is sent twice after it.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditLog } from '../events/audit-log.js';
 import type { JournalEntry } from '../events/entry.js';
@@ -104,8 +104,11 @@ class TargetSender {
     this.#cursorFile = join(options.cursorDir, `${target.name}.json`);
     this.#closeRequested = new Promise((resolve) => (this.#requestClose = resolve));
     this.#window = target.transport === 'udp' ? 0 : (target.resendWindowBytes ?? DEFAULT_RESEND_WINDOW);
-    // A target seen for the first time starts with the events from now on, not the journal's whole past.
-    this.#delivered = Math.min(readCursor(this.#cursorFile) ?? options.journal.lastSeq, options.journal.lastSeq);
+    // A target seen for the first time starts with the events from now on, not the journal's whole past; its
+    // cursor file is written at once, so that after a crash it is not taken for a new target again.
+    const saved = readCursor(this.#cursorFile, options.log);
+    this.#delivered = Math.min(saved ?? options.journal.lastSeq, options.journal.lastSeq);
+    if (saved === undefined) writeCursorNow(this.#cursorFile, this.#delivered);
     this.#savedDelivered = this.#delivered;
     this.#reader = options.journal.reader(this.#delivered + 1);
     this.#unsubscribe = options.journal.onAppend(() => this.#wakeUp());
@@ -278,17 +281,28 @@ class TargetSender {
   }
 }
 
-function readCursor(file: string): number | undefined {
+function readCursor(file: string, log: Logger): number | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
-  } catch {
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     return undefined;
   }
+  let delivered: unknown;
   try {
-    const delivered = (JSON.parse(text) as { delivered?: unknown }).delivered;
-    return typeof delivered === 'number' && Number.isSafeInteger(delivered) && delivered >= 0 ? delivered : undefined;
+    delivered = (JSON.parse(text) as { delivered?: unknown }).delivered;
   } catch {
-    return undefined;
+    delivered = undefined;
   }
+  if (typeof delivered === 'number' && Number.isSafeInteger(delivered) && delivered >= 0) return delivered;
+  // Better to send the journal again than to skip it: duplicates carry their sequenceId.
+  log.error({ file }, 'unreadable syslog cursor: sending the whole journal to this target again');
+  return 0;
+}
+
+function writeCursorNow(file: string, delivered: number): void {
+  const temporary = `${file}.new`;
+  writeFileSync(temporary, `${JSON.stringify({ delivered })}\n`, { mode: 0o600 });
+  renameSync(temporary, file);
 }
