@@ -1,11 +1,13 @@
-// `npm run bench [-- --quick] [-- --only throughput|login|memory|aa|directory] [-- --write]`
+// `npm run bench [-- --quick] [-- --only throughput|login|memory|aa|directory|syslog] [-- --write]`
 //
 // Gatehouse against OpenSSH, side by side in one run, on 127.0.0.1 only:
 //   (a) throughput of one bulk session: direct, through Gatehouse, through an OpenSSH ProxyJump;
 //   (b) login-to-command wall time of `ssh … true` on the same three paths;
 //   (c) the gateway process's RSS with 100 / 500 / 1,000 concurrent idle sessions;
 //   (d) the latency of one AA plugin hook call through the sandbox (in-process, no sshd);
-//   (e) password logins per second with the first factor local, in LDAP (slapd), or OpenSSH's own.
+//   (e) password logins per second with the first factor local, in LDAP (slapd), or OpenSSH's own;
+//   (f) audit events per second forwarded to a real rsyslog over TCP and TLS (in-process pipeline),
+//       and the gateway's login time with a syslog target configured and without.
 // Prints a Markdown report on stdout (progress on stderr); `--write` also stores it in
 // docs/benchmarks.md. Every process it starts is stopped at the end, on failure and on Ctrl-C.
 import { writeFileSync } from 'node:fs';
@@ -18,7 +20,7 @@ import { measureLogin, type LoginSample } from './login.js';
 import { describeMachine, negotiatedLegs, type Leg } from './machine.js';
 import { measureMemory, type MemoryResult } from './memory.js';
 import { renderReport, type Background, type GatewayNotes, type PathInfo } from './report.js';
-import { killAllClients, writeClientConfig, type SshPath } from './ssh-run.js';
+import { killAllClients, viaGatehouse, writeClientConfig, type SshPath } from './ssh-run.js';
 import { Teardowns } from './teardown.js';
 import { CpuGroup } from './cpu-group.js';
 import { busySince, loadAverage, machineCpu, taskTimeSince } from './cpu.js';
@@ -26,10 +28,11 @@ import { sleep } from './stats.js';
 import { measureThroughput, type ThroughputSample } from './throughput.js';
 import { measureAaHooks, type AaHookResult } from './aa-hook.js';
 import { measureDirectoryLogins, type DirectoryLoginResult } from './directory-login.js';
+import { measureLoginForwarding, measureSyslogRates, type ForwardingLoginResult, type SyslogRateResult } from './syslog.js';
 import { startTotpGatehouse } from './totp-login.js';
 
-const parts = ['throughput', 'login', 'memory', 'aa', 'directory'] as const;
-const SSH_PARTS: readonly Part[] = ['throughput', 'login', 'memory', 'directory'];
+const parts = ['throughput', 'login', 'memory', 'aa', 'directory', 'syslog'] as const;
+const SSH_PARTS: readonly Part[] = ['throughput', 'login', 'memory', 'directory', 'syslog'];
 const PINNED_KEX = 'curve25519-sha256';
 /** Machine busy % (all CPUs, 3 s) below which the machine counts as quiet enough to start. */
 const QUIET_PERCENT = 10;
@@ -37,18 +40,20 @@ type Part = (typeof parts)[number];
 
 const help = `Usage: npm run bench -- [--quick] [--only PART[,PART]] [--write]
 
-Benchmarks Gatehouse against OpenSSH on loopback (throughput, login and memory need root: they
-start test sshds and use the gh-e2e account of the e2e tests) and AA plugin hook calls through the
-plugin sandbox (no root), and prints a Markdown report.
+Benchmarks Gatehouse against OpenSSH on loopback (throughput, login, memory, directory and syslog
+need root: they start test sshds and use the gh-e2e account of the e2e tests), AA plugin hook calls
+through the plugin sandbox (no root) and syslog forwarding to a real rsyslog, and prints a Markdown
+report.
 
   --quick        smoke run: 256 MiB transfers, 5 logins, 50/100 sessions, 1 round of throughput,
-                 200 hook calls
-  --only PARTS   throughput, login, memory, aa and/or directory (comma-separated; default all)
+                 200 hook calls, 20,000 syslog events per transport
+  --only PARTS   throughput, login, memory, aa, directory and/or syslog (comma-separated; default
+                 all)
   --write        also write the report to docs/benchmarks.md
   --no-wait      start at once even if other processes keep the CPUs busy (by default the
                  bench waits up to 3 min, 30 s with --quick, for a quiet machine)
 
-The full run takes about 5 minutes on 2 CPUs; --quick about 1 minute.
+The full run takes about 7 minutes on 2 CPUs (syslog alone about 1); --quick about 1 minute.
 `;
 
 const DOC = fileURLToPath(new URL('../../../docs/benchmarks.md', import.meta.url));
@@ -88,6 +93,9 @@ async function main(): Promise<number> {
     levels: quick ? [50, 100] : [100, 500, 1000],
     concurrency: 20,
     hookCalls: quick ? 200 : 2000,
+    syslogEvents: quick ? 20_000 : 100_000,
+    syslogRounds: quick ? 1 : 3,
+    syslogLoginRuns: quick ? 5 : 60,
     settleMs: quick ? 2000 : 5000,
     maxWaitQuietMs: values['no-wait'] ? 0 : quick ? 30_000 : 180_000,
   };
@@ -136,10 +144,13 @@ async function main(): Promise<number> {
   let memory: MemoryResult | undefined;
   let aa: AaHookResult | undefined;
   let directory: DirectoryLoginResult | undefined;
+  let syslogRates: SyslogRateResult | undefined;
+  let syslogLogin: ForwardingLoginResult | undefined;
 
   try {
     progress(`machine: ${machine.cpus} CPUs, ${machine.memoryGiB.toFixed(1)} GiB, node ${machine.node}, ${machine.openssh}, ssh2 binding ${machine.ssh2Binding}`);
     if (want('aa')) aa = await measureAaHooks(t, { calls: settings.hookCalls, warmup: 100, poolSize: 2, progress });
+    if (want('syslog')) syslogRates = await measureSyslogRates(t, { events: settings.syslogEvents, rounds: settings.syslogRounds, progress });
     if (SSH_PARTS.some(want) && process.getuid?.() !== 0) throw new Error('the benchmark needs root (it starts sshd and logs in as the gh-e2e test account)');
     if (want('directory')) directory = await measureDirectoryLogins(t, { concurrency: 4, seconds: quick ? 3 : 10, rounds: quick ? 1 : 3, progress });
     if (SSH_PARTS.some((part) => part !== 'directory' && want(part))) {
@@ -167,7 +178,7 @@ async function main(): Promise<number> {
         progress(`bastion sshd on 127.0.0.1:${bastion.port}; gatehouse (pid ${gw.pid}) on 127.0.0.1:${gw.port}`);
 
         const direct = (conf: string): string[] => ['-F', conf, '-T', '-p', String(target.port), '-l', target.user, '--', '127.0.0.1'];
-        const viaGateway = (conf: string, sshd: TestSshd): string[] => ['-F', conf, '-T', '-p', String(gw.port), '-l', `${sshd.user}@127.0.0.1:${sshd.port}`, '--', '127.0.0.1'];
+        const viaGateway = (conf: string, sshd: TestSshd): string[] => viaGatehouse(conf, gw.port, `${sshd.user}@127.0.0.1:${sshd.port}`);
         const jump = (conf: string): string[] => ['-F', conf, '-T', '-J', `${bastion.user}@127.0.0.1:${bastion.port}`, '-p', String(target.port), '-l', target.user, '--', '127.0.0.1'];
         // Login: OpenSSH as it comes (its default key exchange is sntrup761x25519, which ssh2 and so
         // Gatehouse do not offer) and pinned to curve25519-sha256, which every Gatehouse leg uses.
@@ -287,6 +298,10 @@ async function main(): Promise<number> {
         }
         gateway.memoryStop = await gw.stop();
       }
+
+      if (want('syslog')) {
+        syslogLogin = await measureLoginForwarding(t, { target, authorizedKey: key.publicLine, clientConfig, runs: settings.syslogLoginRuns, warmup: settings.loginWarmup, progress });
+      }
     }
   } catch (err) {
     errors.push((err as Error).stack ?? String(err));
@@ -321,6 +336,8 @@ async function main(): Promise<number> {
     ...(memory ? { memory } : {}),
     ...(aa ? { aa } : {}),
     ...(directory ? { directory } : {}),
+    ...(syslogRates ? { syslogRates } : {}),
+    ...(syslogLogin ? { syslogLogin } : {}),
     memorySettleMs: settings.settleMs,
     gateway,
     background,

@@ -56,6 +56,11 @@ export interface SshPath {
   args: string[];
 }
 
+/** ssh arguments for a login through a Gatehouse on 127.0.0.1:`gatewayPort` as `loginName` (`user@host:port`). */
+export function viaGatehouse(clientConfig: string, gatewayPort: number, loginName: string): string[] {
+  return ['-F', clientConfig, '-T', '-p', String(gatewayPort), '-l', loginName, '--', '127.0.0.1'];
+}
+
 export interface TimedRun {
   ms: number;
   code: number | null;

@@ -6,7 +6,7 @@ import { hotp, timeStep } from '../../src/plugins/totp/hotp.js';
 import { generateSeed } from '../../src/plugins/totp/seed.js';
 import type { TeardownHost, TestSshd } from '../../test/e2e/helpers/sshd.js';
 import { startGatehouse, type GatehouseProcess } from './gatehouse-process.js';
-import type { SshPath } from './ssh-run.js';
+import { viaGatehouse, type SshPath } from './ssh-run.js';
 import { enrollTotpUsers, installTotp, totpDefaultConfig } from './totp-plugin.js';
 
 const CONFIGURATION = 'otp';
@@ -48,7 +48,7 @@ export async function startTotpGatehouse(t: TeardownHost, target: TestSshd, auth
       id: 'gatehouse-totp',
       label: 'Gatehouse + TOTP',
       get args() {
-        return ['-F', clientConfig, '-T', '-p', String(gw.port), '-l', nextLogin(), '--', '127.0.0.1'];
+        return viaGatehouse(clientConfig, gw.port, nextLogin());
       },
     }),
   };
