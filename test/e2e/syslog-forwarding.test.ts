@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import ssh2 from 'ssh2';
 import t from 'tap';
 import { AuditLog } from '../../src/log/events/audit-log.js';
 import { InboxSink } from '../../src/log/events/inbox.js';
@@ -13,6 +14,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { gatehouse, startServe } from '../helpers/cli.js';
 import { startRsyslog } from '../helpers/rsyslog.js';
 import { deliveryReport, sequenceIds, waitUntil } from '../log/syslog/helpers.js';
+import { parseRfc5424 } from '../log/syslog/parse.js';
 import { freePort } from './helpers/ports.js';
 import { runSsh } from './helpers/ssh-client.js';
 import { startSshd } from './helpers/sshd.js';
@@ -121,4 +123,33 @@ t.test('a receiver that never reads slows neither logins nor the other target', 
   await waitUntil('the logins reported at the live target', () => rx.messages().filter((m) => m.includes('"login-succeeded"')).length === 5, 15_000);
   await serve.stop();
   t.notOk(rx.messages().join('\n').includes(sshd.password), 'the password is in no event');
+});
+
+t.test('a login name with a newline, NUL and broken UTF-16 stays one escaped event at the receiver', async (t) => {
+  const rx = await startRsyslog();
+  t.teardown(() => rx.close());
+  const dir = await dataDir(t);
+  const port = await freePort();
+  await writeConfig(dir, port, [{ name: 'siem', host: '127.0.0.1', port: rx.udpPort, transport: 'udp' }]);
+  const serve = startServe(t, { GATEHOUSE_DATA: dir });
+  await serve.waitFor('gateway started');
+  await rx.waitFor(1);
+  const forged = '<13>1 2026-01-01T00:00:00Z evil forged - - - you have been hacked';
+  const client = new ssh2.Client();
+  const closed = new Promise<void>((resolve) => client.on('close', () => resolve()));
+  client.on('error', () => undefined);
+  client.connect({ host: '127.0.0.1', port, username: `eve\n${forged}\0\uD800@127.0.0.1`, password: 'not-the-password', tryKeyboard: false });
+  await closed;
+  await waitUntil('the failed login at the receiver', () => rx.messages().some((m) => m.includes(' login-failed ')), 10_000);
+  await serve.stop();
+  const messages = rx.messages();
+  t.notOk(messages.some((m) => m.startsWith('<13>')), 'no forged message');
+  const failed = messages.filter((m) => m.includes(' login-failed '));
+  t.ok(failed.length >= 1);
+  for (const message of failed) {
+    t.notMatch(message, /[\0\n]/, 'no raw NUL or newline');
+    const fields = Object.fromEntries(parseRfc5424(message).sd.find((e) => e.id === 'gatehouse@32473')!.params);
+    t.match(fields.reason, /^[a-z-]+$/, 'the real reason of the refusal');
+    t.notOk(message.includes('not-the-password'), 'the password attempt is in no event');
+  }
 });
