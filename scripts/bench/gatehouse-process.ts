@@ -200,7 +200,7 @@ export async function logOffset(logFile: string): Promise<number> {
   return (await fs.stat(logFile)).size;
 }
 
-/** The first `session-end` record written after `offset`, waiting up to `timeoutMs` for it. */
+/** The first `session-ended` record written after `offset`, waiting up to `timeoutMs` for it. */
 export async function sessionEndSince(logFile: string, offset: number, timeoutMs = 2000): Promise<Record<string, unknown> | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -211,7 +211,7 @@ export async function sessionEndSince(logFile: string, offset: number, timeoutMs
         const buffer = Buffer.alloc(size - offset);
         await handle.read(buffer, 0, buffer.length, offset);
         for (const line of buffer.toString('utf8').split('\n')) {
-          if (!line.includes('"session-end"')) continue;
+          if (!line.includes('"session-ended"')) continue;
           try {
             return JSON.parse(line) as Record<string, unknown>;
           } catch {

@@ -22,7 +22,7 @@ export interface GatewayNotes {
   binding?: boolean;
   /** Gateway VmHWM (KiB) after the throughput runs. */
   hwmAfterThroughputKiB?: number;
-  /** session-end records of the gateway confirming full transfers, per direction. */
+  /** session-ended records of the gateway confirming full transfers, per direction. */
   confirmedTransfers?: Record<Direction, number>;
   /** How the throughput/login gateway stopped. */
   stop?: { graceful: boolean; ms: number };
@@ -348,7 +348,7 @@ export function renderReport(r: ReportInput): string {
     const confirmed = r.gateway.confirmedTransfers;
     if (confirmed) {
       out.push(
-        `The gateway's \`session-end\` records confirm ${confirmed.download} download(s) with \`bytesToClient\` ≥ ${r.bytes} and ` +
+        `The gateway's \`session-ended\` records confirm ${confirmed.download} download(s) with \`bytesToClient\` ≥ ${r.bytes} and ` +
           `${confirmed.upload} upload(s) with \`bytesFromClient\` ≥ ${r.bytes}. ` +
           (r.gateway.hwmAfterThroughputKiB !== undefined ? `Gateway peak RSS (VmHWM) after all transfers: ${mib(r.gateway.hwmAfterThroughputKiB)} MiB.` : ''),
         '',
