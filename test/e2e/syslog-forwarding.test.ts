@@ -2,7 +2,6 @@
 // started again loses nothing; a receiver that accepts and never reads slows neither logins nor the
 // other targets.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
@@ -13,7 +12,7 @@ import { AuditJournal } from '../../src/log/events/journal.js';
 import { createLogger } from '../../src/log/logger.js';
 import { gatehouse, startServe } from '../helpers/cli.js';
 import { startRsyslog } from '../helpers/rsyslog.js';
-import { deliveryReport, sequenceIds, waitUntil } from '../log/syslog/helpers.js';
+import { deliveryReport, sequenceIds, startStalledReceiver, waitUntil } from '../log/syslog/helpers.js';
 import { parseRfc5424 } from '../log/syslog/parse.js';
 import { freePort } from './helpers/ports.js';
 import { runSsh } from './helpers/ssh-client.js';
@@ -90,20 +89,11 @@ t.test('a receiver that never reads slows neither logins nor the other target', 
   const sshd = await startSshd(t);
   const rx = await startRsyslog();
   t.teardown(() => rx.close());
-  const stalled: Socket[] = [];
-  const server = createServer((socket) => {
-    socket.pause();
-    stalled.push(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const socket of stalled) socket.destroy();
-    server.close();
-  });
+  const stalled = await startStalledReceiver(t);
   const dir = await dataDir(t);
   const port = await freePort();
   await writeConfig(dir, port, [
-    { name: 'stalled', host: '127.0.0.1', port: (server.address() as { port: number }).port, transport: 'tcp' },
+    { name: 'stalled', host: '127.0.0.1', port: stalled.port, transport: 'tcp' },
     { name: 'siem', host: '127.0.0.1', port: rx.tcpPort, transport: 'tcp', format: 'json' },
   ]);
   const env = { GATEHOUSE_DATA: dir };
@@ -113,7 +103,7 @@ t.test('a receiver that never reads slows neither logins nor the other target', 
   const serve = startServe(t, env);
   await serve.waitFor('gateway started');
   await waitUntil('the backlog at the live target', () => rx.messages().length >= 40_000, 90_000);
-  t.ok(stalled.length >= 1, 'the stalled receiver accepted the connection');
+  t.ok(stalled.connections() >= 1, 'the stalled receiver accepted the connection');
 
   const target = { port, user: `${sshd.user}@127.0.0.1:${sshd.port}` };
   for (let i = 0; i < 5; i++) {

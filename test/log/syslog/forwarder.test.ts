@@ -2,12 +2,11 @@
 // formats at once, mutual TLS, and the bad cases: certificate mismatch, unresolvable host, a receiver that
 // never reads, hostile bytes in a username.
 import { readFileSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
 import t from 'tap';
 import { startRsyslog } from '../../helpers/rsyslog.js';
 import { startSyslogNg } from '../../helpers/syslog-ng.js';
 import { parseRfc5424 } from './parse.js';
-import { deliveryReport, sequenceIds, startPipeline, waitUntil } from './helpers.js';
+import { deliveryReport, sequenceIds, startPipeline, startStalledReceiver, waitUntil } from './helpers.js';
 
 // A username as a client can send it: a newline (a forged second line), NUL, a quote and bracket that
 // would end an SD value, and bytes that are not UTF-8 (decoded by ssh2 to U+FFFD or lone surrogates).
@@ -105,17 +104,7 @@ t.test('bad targets: certificate for another name, unresolvable host, closed por
 });
 
 t.test('a receiver that accepts and never reads: appends never wait, the backlog stays on disk, close still returns', async (t) => {
-  const stalled: Socket[] = [];
-  const server = createServer((socket) => {
-    socket.pause();
-    stalled.push(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const socket of stalled) socket.destroy();
-    server.close();
-  });
-  const port = (server.address() as { port: number }).port;
+  const { port } = await startStalledReceiver(t);
   const pipeline = startPipeline(t, t.testdir(), [{ name: 'stalled', endpoint: { host: '127.0.0.1', port, transport: 'tcp' } }]);
   await waitUntil('connection', () => pipeline.forwarder.status()[0]!.connected);
   for (let i = 0; i < 200_000; i++) {

@@ -1,6 +1,7 @@
 // Shared by the forwarder tests and the syslog benchmark (scripts/bench/syslog.ts): a journal +
 // forwarder pipeline in this process, and readers of what the receivers got.
 import { mkdirSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { AuditLog } from '../../../src/log/events/audit-log.js';
 import { AuditJournal } from '../../../src/log/events/journal.js';
@@ -93,4 +94,19 @@ export async function waitUntil(what: string, check: () => boolean, timeoutMs = 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** A TCP "receiver" on loopback that accepts connections and never reads from them. */
+export async function startStalledReceiver(t: TeardownHost): Promise<{ port: number; connections(): number }> {
+  const stalled: Socket[] = [];
+  const server = createServer((socket) => {
+    socket.pause();
+    stalled.push(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const socket of stalled) socket.destroy();
+    server.close();
+  });
+  return { port: (server.address() as { port: number }).port, connections: () => stalled.length };
 }
