@@ -1,7 +1,7 @@
 // Target host keys the gateway has accepted, kept in OpenSSH known_hosts format in the data directory.
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../../system/atomic-file.js';
-import { fingerprintOf } from './host-key.js';
+import { sshFingerprint } from '../../system/key-file.js';
 
 export type HostKeyPolicy = 'strict' | 'trust-on-first-use';
 
@@ -53,11 +53,11 @@ export class KnownHostsStore {
   }
 
   private async verifyNow(host: string, port: number, presented: Buffer, policy: HostKeyPolicy): Promise<HostKeyVerdict> {
-    const fingerprint = fingerprintOf(presented);
+    const fingerprint = sshFingerprint(presented);
     const known = await this.lookup(host, port);
     if (known.some((key) => key.blob.equals(presented))) return { ok: true, learned: false, fingerprint };
     if (known.length > 0) {
-      return { ok: false, reason: 'key-changed', presented: fingerprint, expected: known.map((k) => fingerprintOf(k.blob)) };
+      return { ok: false, reason: 'key-changed', presented: fingerprint, expected: known.map((k) => sshFingerprint(k.blob)) };
     }
     if (policy === 'strict') return { ok: false, reason: 'unknown-host', presented: fingerprint, expected: [] };
     const lines = await this.readLines();
