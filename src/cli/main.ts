@@ -9,6 +9,7 @@ import { credstoreCommand } from './credstore.js';
 import { pluginCommand } from './plugin.js';
 import { totpCommand } from './totp.js';
 import { sealCommand } from './seal.js';
+import { verifyCommand } from './verify.js';
 
 export const usage = `Usage: gatehouse <command> [options]
 
@@ -27,6 +28,7 @@ Commands:
                         a new TOTP seed in the credential store, shown as otpauth:// URI and QR code
   backup FILE, restore FILE
                         configuration, plugins and credential store in one checked archive
+  verify SESSION        check a session's recordings: intact, tampered (which chunk) or unfinished
   user add NAME         add a gateway user (--password-stdin, --authorized-key FILE)
   user passwd NAME      set a gateway user's password (read from stdin or a no-echo prompt)
   user remove NAME      remove a gateway user
@@ -53,6 +55,7 @@ const commands: Record<string, Command> = {
   restore: backupCommand('restore'),
   seal: sealCommand(true),
   unseal: sealCommand(false),
+  verify: verifyCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -159,6 +159,16 @@ const connectionPolicy = z
     loginGraceSeconds: z.number().int().min(1).max(3600).default(120),
     // Connections still authenticating at once, as OpenSSH's MaxStartups.
     maxUnauthenticated: z.number().int().min(1).max(100_000).default(256),
+    recording: z
+      .object({
+        enabled: z.boolean().default(true),
+        // Keystrokes include passwords typed at echo-off prompts: recorded only when asked for.
+        recordInput: z.boolean().default(false),
+        // What a failed recording (disk full) does to its session: keep it going unrecorded, or end it.
+        onFailure: z.enum(['continue', 'close-session']).default('continue'),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

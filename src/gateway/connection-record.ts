@@ -15,6 +15,7 @@ export class ConnectionRecord {
   bytesFromClient = 0;
   bytesToClient = 0;
   private readonly channels = new Map<string, number>();
+  private readonly recordings: string[] = [];
   private result: ConnectionResult = 'ok';
   private reason?: string;
   private started = false;
@@ -29,6 +30,11 @@ export class ConnectionRecord {
 
   channelOpened(type: ChannelType): void {
     this.channels.set(type, (this.channels.get(type) ?? 0) + 1);
+  }
+
+  /** A recording of one of the connection's channels, named in session-ended. */
+  recordingStarted(id: string): void {
+    this.recordings.push(id);
   }
 
   /** Records why the connection did not do what was asked; the first reason wins. */
@@ -58,6 +64,7 @@ export class ConnectionRecord {
       // "session=1,exec=2": one field a syslog receiver can read as it is.
       channels: [...this.channels].map(([type, count]) => `${type}=${count}`).join(','),
       aaMetadata: this.aa ? JSON.stringify(this.aa) : null,
+      recording: this.recordings.length > 0 ? this.recordings.join(',') : null,
     });
   }
 

@@ -22,6 +22,8 @@ import { KnownHostsStore } from './ssh/known-hosts.js';
 import { listenSsh, type SshListener } from './ssh/listener.js';
 import { TargetAllowlist } from '../config/target-rules.js';
 import { UsermappingPolicy } from './usermapping.js';
+import { loadOrCreateRecordingKey } from '../audit/recording/signing-key.js';
+import type { RecordingStore } from './ssh/channel-recorder.js';
 
 export interface Gateway {
   hostKey: HostKey;
@@ -49,6 +51,10 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
   const hostKey = await loadOrCreateKey(join(dataDir, 'ssh_host_ed25519_key'), 'gatehouse host key');
   const upstreamKey = await loadOrCreateKey(join(dataDir, 'upstream_ed25519_key'), 'gatehouse upstream login key');
   if (hostKey.created) log.info({ fingerprint: hostKey.fingerprint }, 'generated a new host key');
+  const recordingKey = await loadOrCreateRecordingKey(dataDir);
+  if (recordingKey.created) log.info({ fingerprint: recordingKey.fingerprint }, 'generated a new recording signing key');
+  const recordings: RecordingStore = { directory: join(dataDir, 'recordings'), signer: recordingKey };
+  await mkdir(recordings.directory, { recursive: true, mode: 0o700 });
   const binding = nativeCryptoLoaded();
   log[binding ? 'info' : 'warn']({ sshCryptoBinding: binding }, binding ? 'ssh2 native crypto binding loaded' : 'ssh2 native crypto binding NOT loaded: throughput will be several times lower');
 
@@ -113,6 +119,7 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
           ...(policy.aaPluginConfiguration ? { aaPlugin: aaHost.plugin(policy.aaPluginConfiguration) } : {}),
           log: policyLog,
           audit: audit.child(policyLog, {}),
+          recordings,
         }),
       );
     }

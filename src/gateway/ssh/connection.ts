@@ -23,6 +23,7 @@ import { relayForward } from './forward-relay.js';
 import type { KnownHostsStore } from './known-hosts.js';
 import { loginFacts } from './second-factor.js';
 import { relaySession, type RelayContext } from './session-relay.js';
+import { SessionRecordings, type RecordingStore } from './channel-recorder.js';
 import { connectUpstream, UpstreamError } from './upstream.js';
 
 export interface ConnectionDeps {
@@ -41,6 +42,8 @@ export interface ConnectionDeps {
   log: Logger;
   /** The policy's security events; each connection reports through a child carrying its session id and client IP. */
   audit: AuditLog;
+  /** Where shell and exec channels are recorded (per the policy's `recording`); absent: nothing is recorded. */
+  recordings?: RecordingStore;
 }
 
 export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, deps: ConnectionDeps): void {
@@ -103,7 +106,8 @@ export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, de
     );
     upstream.catch(() => undefined);
     const channelPolicy = deps.channelPolicy.forGroups(login.gatewayGroups ?? []);
-    const relay: RelayContext = { upstream: () => upstream, channelPolicy, record, log, audit, endConnection: () => conn.end() };
+    const recordings = deps.recordings && new SessionRecordings(deps.recordings, deps.policy.recording, sessionId, record, audit, log);
+    const relay: RelayContext = { upstream: () => upstream, channelPolicy, record, log, audit, endConnection: () => conn.end(), ...(recordings ? { recordings } : {}) };
     conn.on('session', (accept) => relaySession(accept, relay));
     conn.on('tcpip', (accept, reject, request) => relayForward(accept, reject, request, relay));
     conn.on('openssh.streamlocal', (_accept, reject) => {

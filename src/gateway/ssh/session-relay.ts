@@ -1,9 +1,11 @@
-// Relays one SSH session channel (shell with pty, exec, sftp/scp) between the client and the target.
+// Relays one SSH session channel (shell with pty, exec, sftp/scp) between the client and the target;
+// shell and exec channels are recorded (channel-recorder.ts) when the gateway records.
 import type ssh2 from 'ssh2';
 import type { AuditLog } from '../../log/events/audit-log.js';
 import type { Logger } from '../../log/logger.js';
 import type { ChannelPolicy, SessionRequest } from '../channel-policy.js';
 import type { ConnectionRecord } from '../connection-record.js';
+import type { ChannelRecorder, SessionRecordings } from './channel-recorder.js';
 
 export interface RelayContext {
   /** The logged-in upstream connection; rejects with a message that is safe to show the client. */
@@ -15,6 +17,8 @@ export interface RelayContext {
   audit: AuditLog;
   /** Ends the whole client connection (used when the target cannot be reached at all). */
   endConnection: () => void;
+  /** Records shell and exec channels; absent when the gateway records nothing. */
+  recordings?: SessionRecordings;
 }
 
 interface TerminalSize {
@@ -45,6 +49,7 @@ export function relaySession(accept: ssh2.AcceptConnection<ssh2.Session>, ctx: R
   let pty: (TerminalSize & { term: string; modes: ssh2.TerminalModes }) | undefined;
   let pendingSize: TerminalSize | undefined;
   let up: ssh2.ClientChannel | undefined;
+  let recorder: ChannelRecorder | undefined;
   const env: Record<string, string> = {};
 
   session.on('pty', (acceptPty, _reject, info) => {
@@ -55,6 +60,7 @@ export function relaySession(accept: ssh2.AcceptConnection<ssh2.Session>, ctx: R
     const size = clampSize(info);
     if (up) up.setWindow(size.rows, size.cols, size.height, size.width);
     else pendingSize = size;
+    recorder?.resize(size.cols, size.rows);
     acceptChange?.();
   });
   session.on('env', (acceptEnv, rejectEnv, info) => {
@@ -100,7 +106,19 @@ export function relaySession(accept: ssh2.AcceptConnection<ssh2.Session>, ctx: R
           }
           up = channel;
           if (pendingSize) channel.setWindow(pendingSize.rows, pendingSize.cols, pendingSize.height, pendingSize.width);
-          bridge(down, channel, ctx);
+          // A recording that fails under an `onFailure: close-session` policy ends the channel, at once or as soon as it is bridged.
+          let bridged = false;
+          let stopped = false;
+          if (request.kind !== 'subsystem' && ctx.recordings) {
+            const size = pendingSize ?? pty;
+            recorder = ctx.recordings.open({ cols: size?.cols ?? 0, rows: size?.rows ?? 0, ...(pty ? { term: pty.term } : {}) }, () => {
+              stopped = true;
+              if (bridged) stopRecordedChannel(down, channel);
+            });
+          }
+          if (stopped) return stopRecordedChannel(down, channel);
+          bridge(down, channel, ctx, recorder);
+          bridged = true;
         }),
       (err: Error) => {
         refuseChannel(down, err.message, 255);
@@ -138,12 +156,31 @@ function openUpstream(
   else client.subsys(request.name, opened);
 }
 
+/** The policy wants no unrecorded session: the user is told, and the channel ends. */
+function stopRecordedChannel(down: ssh2.ServerChannel, up: ssh2.ClientChannel): void {
+  up.unpipe(down);
+  up.stderr.unpipe(down.stderr);
+  down.stderr.write('gatehouse: session recording failed; the session is closed\r\n');
+  down.exit(255);
+  down.end();
+  up.close();
+}
+
 /** Pipes both directions with back-pressure and passes exit status/signal back before closing. */
-function bridge(down: ssh2.ServerChannel, up: ssh2.ClientChannel, ctx: RelayContext): void {
+function bridge(down: ssh2.ServerChannel, up: ssh2.ClientChannel, ctx: RelayContext, recorder?: ChannelRecorder): void {
   const { record, log } = ctx;
-  down.on('data', (chunk: Buffer) => (record.bytesFromClient += chunk.length));
-  up.on('data', (chunk: Buffer) => (record.bytesToClient += chunk.length));
-  up.stderr.on('data', (chunk: Buffer) => (record.bytesToClient += chunk.length));
+  down.on('data', (chunk: Buffer) => {
+    record.bytesFromClient += chunk.length;
+    recorder?.input(chunk);
+  });
+  up.on('data', (chunk: Buffer) => {
+    record.bytesToClient += chunk.length;
+    recorder?.output(chunk);
+  });
+  up.stderr.on('data', (chunk: Buffer) => {
+    record.bytesToClient += chunk.length;
+    recorder?.output(chunk);
+  });
   up.on('error', (err: Error) => log.warn({ err: err.message }, 'target channel error'));
 
   down.pipe(up);
@@ -154,6 +191,12 @@ function bridge(down: ssh2.ServerChannel, up: ssh2.ClientChannel, ctx: RelayCont
     if (code !== null) down.exit(code);
     else if (signal) down.exit(signal, coreDumped ?? false, description ?? '');
   });
-  up.on('close', () => down.end());
-  down.on('close', () => up.close());
+  up.on('close', () => {
+    recorder?.close();
+    down.end();
+  });
+  down.on('close', () => {
+    recorder?.close();
+    up.close();
+  });
 }

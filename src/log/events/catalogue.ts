@@ -38,8 +38,9 @@ export const AUDIT_EVENTS = {
   'session-ended': {
     severity: 'info',
     name: 'session ended',
-    fields: [...connection, 'clientPort', 'gatewayUser', 'serverUser', 'target', 'policy', 'result', 'reason', 'upstream', 'durationMs', 'bytesFromClient', 'bytesToClient', 'channels', 'aaMetadata'],
+    fields: [...connection, 'clientPort', 'gatewayUser', 'serverUser', 'target', 'policy', 'result', 'reason', 'upstream', 'durationMs', 'bytesFromClient', 'bytesToClient', 'channels', 'aaMetadata', 'recording'],
   },
+  'recording-failed': { severity: 'error', name: 'session recording failed: the channel is no longer recorded', fields: [...connection, 'gatewayUser', 'target', 'recording', 'reason'] },
 
   'config-committed': { severity: 'notice', name: 'configuration committed', fields: ['version', 'author', 'origin', 'change', 'message'] },
   'appliance-sealed': { severity: 'notice', name: 'appliance sealed: remote configuration changes refused', fields: ['version', 'author', 'origin'] },

@@ -1,0 +1,127 @@
+// Records the shell and exec channels of one connection (issue 8): one recording per channel, named
+// `<sessionId>-<n>` in the gateway's recordings directory, fed by the session relay and signed when the
+// channel closes. A recording that cannot be written (disk full) is abandoned with a `recording-failed`
+// event; it never throws into the relay, and the policy says whether the channel must then end.
+import { join } from 'node:path';
+import { CastWriter } from '../../audit/recording/asciicast.js';
+import { ChainedFile, type RecordingSigner } from '../../audit/recording/chain.js';
+import type { ConnectionPolicy } from '../../config/schema.js';
+import type { AuditLog } from '../../log/events/audit-log.js';
+import type { Logger } from '../../log/logger.js';
+import type { ConnectionRecord } from '../connection-record.js';
+
+/** Where the gateway keeps recordings, and the key that signs them: made once at start. */
+export interface RecordingStore {
+  directory: string;
+  signer: RecordingSigner;
+}
+
+export type RecordingSettings = ConnectionPolicy['recording'];
+
+export interface TerminalInfo {
+  cols: number;
+  rows: number;
+  term?: string;
+}
+
+/** The recordings of one connection; `open` numbers its channels 1, 2, … */
+export class SessionRecordings {
+  #channels = 0;
+
+  constructor(
+    private readonly store: RecordingStore,
+    private readonly settings: RecordingSettings,
+    private readonly sessionId: string,
+    private readonly record: ConnectionRecord,
+    private readonly audit: AuditLog,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * A recorder for a new channel, or undefined when the policy records nothing. `stop` is called once if
+   * the recording fails and the policy closes the session.
+   */
+  open(terminal: TerminalInfo, stop: () => void): ChannelRecorder | undefined {
+    if (!this.settings.enabled) return undefined;
+    const id = `${this.sessionId}-${++this.#channels}`;
+    this.record.recordingStarted(id);
+    const failed = (err: unknown): void => {
+      const reason = err instanceof Error ? err.message : String(err);
+      this.log.error({ recording: id, err: reason }, 'session recording failed');
+      this.audit.emit('recording-failed', { ...this.record.who(), recording: id, reason });
+      if (this.settings.onFailure === 'close-session') stop();
+    };
+    try {
+      const file = new ChainedFile(join(this.store.directory, id), { id });
+      try {
+        const writer = new CastWriter(file, {
+          width: terminal.cols > 0 ? terminal.cols : 80,
+          height: terminal.rows > 0 ? terminal.rows : 24,
+          startedAt: new Date(),
+          ...(terminal.term ? { term: terminal.term } : {}),
+          title: id,
+          recordInput: this.settings.recordInput,
+        });
+        return new ChannelRecorder(file, writer, this.store.signer, failed);
+      } catch (err) {
+        abandonQuietly(file);
+        throw err;
+      }
+    } catch (err) {
+      failed(err);
+      return undefined;
+    }
+  }
+}
+
+/** Feeds one channel's recording; every call is safe after a failure or the close (it does nothing). */
+export class ChannelRecorder {
+  #done = false;
+
+  constructor(
+    private readonly file: ChainedFile,
+    private readonly writer: CastWriter,
+    private readonly signer: RecordingSigner,
+    private readonly failed: (err: unknown) => void,
+  ) {}
+
+  output(chunk: Buffer): void {
+    this.#guard(() => this.writer.output(chunk));
+  }
+
+  input(chunk: Buffer): void {
+    this.#guard(() => this.writer.input(chunk));
+  }
+
+  resize(cols: number, rows: number): void {
+    this.#guard(() => this.writer.resize(cols, rows));
+  }
+
+  /** The channel closed: flushes, seals and signs the recording. */
+  close(): void {
+    this.#guard(() => {
+      this.writer.end();
+      this.#done = true;
+      this.file.close(this.signer);
+    });
+  }
+
+  #guard(action: () => void): void {
+    if (this.#done) return;
+    try {
+      action();
+    } catch (err) {
+      this.#done = true;
+      abandonQuietly(this.file);
+      this.failed(err);
+    }
+  }
+}
+
+function abandonQuietly(file: ChainedFile): void {
+  try {
+    file.abandon();
+  } catch {
+    // The fds may already be gone; the recording reads as unfinished either way.
+  }
+}
