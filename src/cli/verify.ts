@@ -1,12 +1,10 @@
 // `gatehouse verify SESSION`: checks the recordings of a session (or one recording) against their hash
 // chains and the appliance's signature, one line per recording.
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { RECORDING_ID } from '../audit/recording/format.js';
-import { describeRecordingKey, RECORDING_KEY_FILE } from '../audit/recording/signing-key.js';
 import { verifyRecording, type VerifyResult } from '../audit/recording/verify.js';
 import { dataDirectory } from './paths.js';
+import { recordingPublicKey, recordingsDirectory, recordingsOf } from './recordings.js';
 
 const help = `Usage: gatehouse verify [--data DIR] SESSION
 
@@ -26,13 +24,13 @@ export async function verifyCommand(args: string[]): Promise<number> {
   }
   const [session] = positionals as [string];
   const dataDir = dataDirectory(values.data);
-  const directory = join(dataDir, 'recordings');
-  const ids = RECORDING_ID.test(session) ? await recordingsOf(directory, session) : [];
+  const directory = recordingsDirectory(dataDir);
+  const ids = await recordingsOf(directory, session);
   if (ids.length === 0) {
     process.stderr.write(`gatehouse: no recording of "${session}" in ${directory}\n`);
     return 3;
   }
-  const { publicKey } = describeRecordingKey(await readFile(join(dataDir, RECORDING_KEY_FILE), 'utf8'));
+  const publicKey = await recordingPublicKey(dataDir);
   let tampered = false;
   let unfinished = false;
   for (const id of ids) {
@@ -53,23 +51,4 @@ function describe(result: VerifyResult): string {
     case 'unfinished':
       return `unfinished: ${result.chunks} chunks verified, ${result.unverifiedTail} bytes unverified (the gateway stopped before the recording was closed)`;
   }
-}
-
-/** `session` itself when it names a recording, else every `<session>-<n>`, in channel order. */
-async function recordingsOf(directory: string, session: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(directory);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const recordingOf = (name: string): string | undefined => /^(.+?)(?:\.\d+)?\.(?:cast|chain|sig)$/.exec(name)?.[1];
-  const all = new Set(names.map(recordingOf).filter((id) => id !== undefined));
-  if (all.has(session)) return [session];
-  const channel = (id: string): number | undefined => {
-    const n = id.startsWith(`${session}-`) ? id.slice(session.length + 1) : '';
-    return /^[1-9]\d*$/.test(n) ? Number(n) : undefined;
-  };
-  return [...all].filter((id) => channel(id) !== undefined).sort((a, b) => channel(a)! - channel(b)!);
 }
