@@ -10,6 +10,9 @@ import { pluginCommand } from './plugin.js';
 import { totpCommand } from './totp.js';
 import { sealCommand } from './seal.js';
 import { verifyCommand } from './verify.js';
+import { exportCommand } from './export.js';
+import { replayCommand } from './replay.js';
+import { sessionsCommand } from './sessions.js';
 
 export const usage = `Usage: gatehouse <command> [options]
 
@@ -28,7 +31,10 @@ Commands:
                         a new TOTP seed in the credential store, shown as otpauth:// URI and QR code
   backup FILE, restore FILE
                         configuration, plugins and credential store in one checked archive
+  sessions [kill ID]    the running gateway's live sessions; end one (--reason TEXT)
   verify SESSION        check a session's recordings: intact, tampered (which chunk) or unfinished
+  export SESSION        one recording as a single asciicast v2 file (-o FILE), verified first
+  replay SESSION        play a recording in this terminal (--speed, --idle-limit, --from, --no-wait)
   user add NAME         add a gateway user (--password-stdin, --authorized-key FILE)
   user passwd NAME      set a gateway user's password (read from stdin or a no-echo prompt)
   user remove NAME      remove a gateway user
@@ -56,6 +62,9 @@ const commands: Record<string, Command> = {
   seal: sealCommand(true),
   unseal: sealCommand(false),
   verify: verifyCommand,
+  export: exportCommand,
+  replay: replayCommand,
+  sessions: sessionsCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -3,7 +3,8 @@ import type { AuditLog } from '../log/events/audit-log.js';
 import type { ChannelType } from '../config/schema.js';
 import type { AaSessionInfo } from './aa/aa-conversation.js';
 
-export type ConnectionResult = 'ok' | 'refused' | 'error';
+/** 'killed': an administrator ended the session (`gatehouse sessions kill`). */
+export type ConnectionResult = 'ok' | 'refused' | 'error' | 'killed';
 
 export class ConnectionRecord {
   readonly startedAt = Date.now();
@@ -61,11 +62,20 @@ export class ConnectionRecord {
       durationMs: Date.now() - this.startedAt,
       bytesFromClient: this.bytesFromClient,
       bytesToClient: this.bytesToClient,
-      // "session=1,exec=2": one field a syslog receiver can read as it is.
-      channels: [...this.channels].map(([type, count]) => `${type}=${count}`).join(','),
+      channels: this.channelSummary(),
       aaMetadata: this.aa ? JSON.stringify(this.aa) : null,
       recording: this.recordings.length > 0 ? this.recordings.join(',') : null,
     });
+  }
+
+  /** "session=1,exec=2": one field a syslog receiver can read as it is. */
+  channelSummary(): string {
+    return [...this.channels].map(([type, count]) => `${type}=${count}`).join(',');
+  }
+
+  /** The ids of the connection's recordings so far. */
+  recordingIds(): string[] {
+    return [...this.recordings];
   }
 
   /** Who is on the connection and where to, for the connection's other events. */

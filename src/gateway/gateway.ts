@@ -22,6 +22,7 @@ import { KnownHostsStore } from './ssh/known-hosts.js';
 import { listenSsh, type SshListener } from './ssh/listener.js';
 import { TargetAllowlist } from '../config/target-rules.js';
 import { UsermappingPolicy } from './usermapping.js';
+import { LiveSessions } from './live-sessions.js';
 import { loadOrCreateRecordingKey } from '../audit/recording/signing-key.js';
 import type { RecordingStore } from './ssh/channel-recorder.js';
 
@@ -31,6 +32,8 @@ export interface Gateway {
   /** The key the gateway logs in to targets with under `gateway-key` policies. */
   upstreamKey: HostKey;
   listeners: SshListener[];
+  /** The live client connections (`gatehouse sessions`). */
+  liveSessions: LiveSessions;
   close(): Promise<void>;
 }
 
@@ -71,7 +74,9 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
       },
     ]),
   );
-  const control = await serveControl(controlSocketPath(dataDir), handlers, log);
+  // Ending a live session is an operational act: its handlers do not ask the sealed flag.
+  const liveSessions = new LiveSessions();
+  const control = await serveControl(controlSocketPath(dataDir), { ...handlers, ...liveSessions.handlers() }, log);
 
   const users = new LocalUserDirectory(config.users);
   const limiter = new ClientRateLimiter(config.rateLimit);
@@ -120,6 +125,7 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
           log: policyLog,
           audit: audit.child(policyLog, {}),
           recordings,
+          liveSessions,
         }),
       );
     }
@@ -132,6 +138,7 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
     upstreamKey,
     credentialStore,
     listeners,
+    liveSessions,
     close,
   };
 }

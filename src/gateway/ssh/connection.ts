@@ -14,6 +14,7 @@ import { AaConversation } from '../aa/aa-conversation.js';
 import type { AaPlugin } from '../aa/plugin-host.js';
 import type { ChannelPolicy } from '../channel-policy.js';
 import { ConnectionRecord } from '../connection-record.js';
+import type { LiveSessions } from '../live-sessions.js';
 import type { ClientRateLimiter } from '../rate-limit.js';
 import type { TargetAllowlist } from '../../config/target-rules.js';
 import type { UsermappingPolicy } from '../usermapping.js';
@@ -44,7 +45,12 @@ export interface ConnectionDeps {
   audit: AuditLog;
   /** Where shell and exec channels are recorded (per the policy's `recording`); absent: nothing is recorded. */
   recordings?: RecordingStore;
+  /** The gateway's live connections (`gatehouse sessions`); each connection registers for its lifetime. */
+  liveSessions?: LiveSessions;
 }
+
+/** How long a killed connection waits for its session channels to close before it disconnects anyway. */
+const killGraceMs = 2000;
 
 export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, deps: ConnectionDeps): void {
   // The connection id is also the session id the AA plugin sees, so their log lines join up.
@@ -54,8 +60,33 @@ export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, de
   const record = new ConnectionRecord(audit, info.ip, info.port, deps.policy.name);
   const aa = deps.aaPlugin && new AaConversation(deps.aaPlugin, { sessionId, connectionName: deps.policy.name, clientIp: info.ip, clientPort: info.port });
   let upstreamClient: ssh2.Client | undefined;
+  const sessionChannels = new Set<ssh2.ServerChannel>();
+  let killed = false;
+  const unregister = deps.liveSessions?.register(sessionId, {
+    describe: () => ({
+      sessionId,
+      ...record.who(),
+      serverUser: record.serverUser ?? null,
+      clientIp: info.ip,
+      clientPort: info.port,
+      policy: deps.policy.name,
+      startedAt: new Date(record.startedAt).toISOString(),
+      channels: record.channelSummary(),
+      bytesFromClient: record.bytesFromClient,
+      bytesToClient: record.bytesToClient,
+      recordings: record.recordingIds(),
+    }),
+    kill: (reason, origin) => {
+      if (killed) return;
+      killed = true;
+      record.refuse('killed by administrator', 'killed');
+      audit.emit('session-killed', { ...record.who(), serverUser: record.serverUser ?? null, reason, origin });
+      endKilled(conn, [...sessionChannels], reason);
+    },
+  });
   conn.on('error', (err: Error) => log.warn({ err: err.message }, 'client connection error'));
   conn.on('close', () => {
+    unregister?.();
     upstreamClient?.end();
     if (aa) record.aa = aa.sessionInfo;
     record.close();
@@ -107,7 +138,11 @@ export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, de
     upstream.catch(() => undefined);
     const channelPolicy = deps.channelPolicy.forGroups(login.gatewayGroups ?? []);
     const recordings = deps.recordings && new SessionRecordings(deps.recordings, deps.policy.recording, sessionId, record, audit, log);
-    const relay: RelayContext = { upstream: () => upstream, channelPolicy, record, log, audit, endConnection: () => conn.end(), ...(recordings ? { recordings } : {}) };
+    const sessionChannelOpened = (down: ssh2.ServerChannel): void => {
+      sessionChannels.add(down);
+      down.once('close', () => sessionChannels.delete(down));
+    };
+    const relay: RelayContext = { upstream: () => upstream, channelPolicy, record, log, audit, endConnection: () => conn.end(), sessionChannelOpened, ...(recordings ? { recordings } : {}) };
     conn.on('session', (accept) => relaySession(accept, relay));
     conn.on('tcpip', (accept, reject, request) => relayForward(accept, reject, request, relay));
     conn.on('openssh.streamlocal', (_accept, reject) => {
@@ -115,6 +150,29 @@ export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, de
       reject();
     });
   });
+}
+
+/**
+ * Ends a connection an administrator killed: each open session channel gets the reason on its
+ * stderr and is closed; the connection (and with it the upstream) ends once they have closed, so
+ * the message reaches the client first, or after a grace period.
+ */
+function endKilled(conn: ssh2.Connection, channels: ssh2.ServerChannel[], reason: string): void {
+  let open = channels.length;
+  const end = (): void => {
+    conn.end();
+  };
+  if (open === 0) return end();
+  setTimeout(end, killGraceMs).unref();
+  for (const down of channels) {
+    down.once('close', () => {
+      open -= 1;
+      if (open === 0) end();
+    });
+    down.stderr.write(`\r\ngatehouse: this session was ended by an administrator: ${reason}\r\n`);
+    down.exit(255);
+    down.end();
+  }
 }
 
 /** Decides the target and logs in to it; rejects with a message that is safe to show the client. */

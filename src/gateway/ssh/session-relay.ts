@@ -17,6 +17,8 @@ export interface RelayContext {
   audit: AuditLog;
   /** Ends the whole client connection (used when the target cannot be reached at all). */
   endConnection: () => void;
+  /** Hands the connection each accepted session channel, so an administrator's kill can tell the user. */
+  sessionChannelOpened?: (down: ssh2.ServerChannel) => void;
   /** Records shell and exec channels; absent when the gateway records nothing. */
   recordings?: SessionRecordings;
 }
@@ -89,6 +91,7 @@ export function relaySession(accept: ssh2.AcceptConnection<ssh2.Session>, ctx: R
   const start = (acceptRequest: () => ssh2.ServerChannel | undefined, request: SessionRequest): void => {
     const down = acceptRequest();
     if (!down) return;
+    ctx.sessionChannelOpened?.(down);
     down.on('error', (err: Error) => ctx.log.warn({ err: err.message }, 'client channel error'));
     const decision = ctx.channelPolicy.decideSession(request);
     if (!decision.allowed) {

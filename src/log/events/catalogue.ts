@@ -40,6 +40,7 @@ export const AUDIT_EVENTS = {
     name: 'session ended',
     fields: [...connection, 'clientPort', 'gatewayUser', 'serverUser', 'target', 'policy', 'result', 'reason', 'upstream', 'durationMs', 'bytesFromClient', 'bytesToClient', 'channels', 'aaMetadata', 'recording'],
   },
+  'session-killed': { severity: 'notice', name: 'session ended by an administrator', fields: [...connection, 'gatewayUser', 'serverUser', 'target', 'reason', 'origin'] },
   'recording-failed': { severity: 'error', name: 'session recording failed: the channel is no longer recorded', fields: [...connection, 'gatewayUser', 'target', 'recording', 'reason'] },
 
   'config-committed': { severity: 'notice', name: 'configuration committed', fields: ['version', 'author', 'origin', 'change', 'message'] },

@@ -1,0 +1,100 @@
+// `gatehouse sessions [kill ID]`: the running gateway's live client connections, asked over its
+// control socket; an administrator can end one, and the user is told why.
+import { parseArgs } from 'node:util';
+import type { LiveSessionInfo } from '../gateway/live-sessions.js';
+import { callControl, controlSocketPath, type ControlRequest } from '../system/control-socket.js';
+import { changeOrigin } from './origin.js';
+import { dataDirectory } from './paths.js';
+
+const help = `Usage: gatehouse sessions [--json]
+       gatehouse sessions kill ID [--reason TEXT]
+
+  (no action)            list the running gateway's live connections: id, gateway user,
+                         server user@target, client, policy, start, duration, bytes
+                         (--json: one JSON array)
+  kill ID                end a live connection; the user sees "ended by an administrator" and
+                         the reason, and a session-killed event records it and where it came from
+
+Allowed while the appliance is sealed: ending a session changes no configuration.
+`;
+
+export async function sessionsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean' },
+      reason: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const [action, id] = positionals;
+  const dataDir = dataDirectory();
+  if (action === undefined || action === 'list') {
+    const sessions = (await ask(dataDir, { op: 'sessions-list' })).sessions as LiveSessionInfo[];
+    process.stdout.write(values.json ? `${JSON.stringify(sessions, null, 2)}\n` : table(sessions, Date.now()));
+    return 0;
+  }
+  if (action === 'kill') {
+    if (!id) throw new Error('kill needs a session ID (see `gatehouse sessions`)');
+    const reason = values.reason ?? 'no reason given';
+    try {
+      await ask(dataDir, { op: 'sessions-kill', id, reason, origin: changeOrigin() });
+    } catch (err) {
+      if (!/^no live session/.test((err as Error).message)) throw err;
+      process.stderr.write(`gatehouse: ${(err as Error).message} (see \`gatehouse sessions\`)\n`);
+      return 1;
+    }
+    process.stdout.write(`session ${id} ended\n`);
+    return 0;
+  }
+  process.stderr.write(`gatehouse: unknown sessions action "${action}"\n\n${help}`);
+  return 2;
+}
+
+async function ask(dataDir: string, request: ControlRequest): Promise<Record<string, unknown>> {
+  let answer;
+  try {
+    answer = await callControl(controlSocketPath(dataDir), request);
+  } catch (err) {
+    if (/not running/.test((err as Error).message)) throw new Error('the gateway is not running: live sessions exist only in the running gateway (start it with `gatehouse serve`)');
+    throw err;
+  }
+  if (!answer.ok) throw new Error(answer.error);
+  return answer;
+}
+
+function table(sessions: LiveSessionInfo[], now: number): string {
+  if (sessions.length === 0) return 'no live sessions\n';
+  const rows = sessions.map((s) => [
+    s.sessionId,
+    s.gatewayUser ?? '-',
+    s.target ? `${s.serverUser ?? '-'}@${s.target}` : (s.serverUser ?? '-'),
+    `${s.clientIp}:${s.clientPort}`,
+    s.policy,
+    s.startedAt.replace(/\.\d+Z$/, 'Z'),
+    duration(now - Date.parse(s.startedAt)),
+    `${bytes(s.bytesFromClient)} in / ${bytes(s.bytesToClient)} out`,
+  ]);
+  const header = ['ID', 'USER', 'SERVER', 'CLIENT', 'POLICY', 'STARTED', 'DURATION', 'BYTES'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows].map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}
+
+function duration(ms: number): string {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
