@@ -162,6 +162,9 @@ const connectionPolicy = z
     recording: z
       .object({
         enabled: z.boolean().default(true),
+        // Shells and commands with a terminal only; `false` records every exec too (scp, bulk `cat`), which for
+        // now costs most of a transfer's throughput (docs/benchmarks.md).
+        terminalOnly: z.boolean().default(true),
         // Keystrokes include passwords typed at echo-off prompts: recorded only when asked for.
         recordInput: z.boolean().default(false),
         // What a failed recording (disk full) does to its session: keep it going unrecorded, or end it.

@@ -71,7 +71,7 @@ t.test('a pty exec is recorded, verifies intact, and a flipped byte is found', a
 t.test('typed input is recorded only when the policy says so', async (t) => {
   const typed = 'typed-secret-4711';
   for (const recordInput of [false, true]) {
-    const lab = await startLab(t, { policy: { recording: { recordInput } } });
+    const lab = await startLab(t, { policy: { recording: { recordInput, terminalOnly: false } } });
     const run = await runSsh(lab.viaGateway(), 'read line; echo done', { key: lab.key, stdin: Buffer.from(`${typed}\n`) });
     t.equal(run.code, 0, run.stderr);
     const ended = await endedSession(lab);
@@ -83,7 +83,7 @@ t.test('typed input is recorded only when the policy says so', async (t) => {
 
 t.test('a recording that cannot be written: the session goes on, or is closed when the policy says so', async (t) => {
   for (const onFailure of ['continue', 'close-session'] as const) {
-    const lab = await startLab(t, { policy: { recording: { onFailure } } });
+    const lab = await startLab(t, { policy: { recording: { onFailure, terminalOnly: false } } });
     await rm(join(lab.gw.dataDir, 'recordings'), { recursive: true });
     const run = await runSsh(lab.viaGateway(), 'echo still-here', { key: lab.key });
     const failed = await until('recording-failed', () => lab.gw.events.find((e) => e.eventId === 'recording-failed'));

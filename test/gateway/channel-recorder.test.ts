@@ -20,7 +20,7 @@ function setup(directory: string, settings: Partial<RecordingSettings> = {}, sig
   const audit = new AuditLog(log, { append: (entry) => events.push(entry) }).child(log, { sessionId: 'abc123', clientIp: '127.0.0.1' });
   const record = new ConnectionRecord(audit, '127.0.0.1', 40000, 'test');
   record.gatewayUser = 'alice';
-  const recordings = new SessionRecordings({ directory, signer }, { enabled: true, recordInput: false, onFailure: 'continue', ...settings }, 'abc123', record, audit, log);
+  const recordings = new SessionRecordings({ directory, signer }, { enabled: true, terminalOnly: true, recordInput: false, onFailure: 'continue', ...settings }, 'abc123', record, audit, log);
   return { events, record, recordings };
 }
 
@@ -28,7 +28,7 @@ t.test('channels are numbered and signed when they close', async (t) => {
   const dir = t.testdir();
   const { recordings, events, record } = setup(dir);
   for (const n of [1, 2]) {
-    const recorder = recordings.open({ cols: 0, rows: 0 }, () => t.fail('not stopped'));
+    const recorder = recordings.open({ cols: 0, rows: 0, interactive: true }, () => t.fail('not stopped'));
     t.ok(recorder);
     recorder?.output(Buffer.from(`out ${n}\n`));
     recorder?.resize(100, 30);
@@ -43,15 +43,21 @@ t.test('channels are numbered and signed when they close', async (t) => {
   t.match(events.find((e) => e.eventId === 'session-ended')?.fields, { recording: 'abc123-1,abc123-2' });
 });
 
-t.test('disabled: nothing is recorded', async (t) => {
+t.test('disabled: nothing is recorded; terminalOnly (the default) skips commands without a terminal', async (t) => {
   const { recordings } = setup(t.testdir(), { enabled: false });
-  t.equal(recordings.open({ cols: 80, rows: 24 }, () => undefined), undefined);
+  t.equal(recordings.open({ cols: 80, rows: 24, interactive: true }, () => undefined), undefined);
+  const dir = t.testdir({ a: {}, b: {} });
+  const terminalOnly = setup(join(dir, 'a')).recordings;
+  t.equal(terminalOnly.open({ cols: 0, rows: 0, interactive: false }, () => undefined), undefined, 'a plain exec is not recorded');
+  t.ok(terminalOnly.open({ cols: 0, rows: 0, interactive: true }, () => undefined), 'a terminal is');
+  const everything = setup(join(dir, 'b'), { terminalOnly: false }).recordings;
+  t.ok(everything.open({ cols: 0, rows: 0, interactive: false }, () => undefined), 'terminalOnly false records a plain exec too');
 });
 
 t.test('a recording that cannot be created is reported; continue keeps the channel', async (t) => {
   const { recordings, events } = setup(join(t.testdir(), 'missing'));
   let stopped = 0;
-  t.equal(recordings.open({ cols: 80, rows: 24 }, () => stopped++), undefined);
+  t.equal(recordings.open({ cols: 80, rows: 24, interactive: true }, () => stopped++), undefined);
   t.equal(stopped, 0);
   t.match(events.find((e) => e.eventId === 'recording-failed'), { severity: 'error', fields: { sessionId: 'abc123', clientIp: '127.0.0.1', gatewayUser: 'alice', recording: 'abc123-1', reason: /ENOENT/ } });
 });
@@ -62,7 +68,7 @@ t.test('a write that fails is caught, the file abandoned, and close-session stop
   const broken = { privateKey: generateKeyPairSync('x25519').privateKey, fingerprint: key.fingerprint };
   const { recordings, events } = setup(dir, { onFailure: 'close-session' }, broken);
   let stopped = 0;
-  const recorder = recordings.open({ cols: 80, rows: 24, term: 'xterm' }, () => stopped++);
+  const recorder = recordings.open({ cols: 80, rows: 24, term: 'xterm', interactive: true }, () => stopped++);
   recorder?.output(Buffer.from('hello\n'));
   t.doesNotThrow(() => recorder?.close());
   t.doesNotThrow(() => recorder?.output(Buffer.from('more')));

@@ -22,6 +22,8 @@ export interface TerminalInfo {
   cols: number;
   rows: number;
   term?: string;
+  /** A shell, or a command with a pty: what `terminalOnly` policies record. */
+  interactive: boolean;
 }
 
 /** The recordings of one connection; `open` numbers its channels 1, 2, … */
@@ -38,11 +40,11 @@ export class SessionRecordings {
   ) {}
 
   /**
-   * A recorder for a new channel, or undefined when the policy records nothing. `stop` is called once if
+   * A recorder for a new channel, or undefined when the policy does not record it. `stop` is called once if
    * the recording fails and the policy closes the session.
    */
   open(terminal: TerminalInfo, stop: () => void): ChannelRecorder | undefined {
-    if (!this.settings.enabled) return undefined;
+    if (!this.settings.enabled || (this.settings.terminalOnly && !terminal.interactive)) return undefined;
     const id = `${this.sessionId}-${++this.#channels}`;
     this.record.recordingStarted(id);
     const failed = (err: unknown): void => {

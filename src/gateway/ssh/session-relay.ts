@@ -114,7 +114,8 @@ export function relaySession(accept: ssh2.AcceptConnection<ssh2.Session>, ctx: R
           let stopped = false;
           if (request.kind !== 'subsystem' && ctx.recordings) {
             const size = pendingSize ?? pty;
-            recorder = ctx.recordings.open({ cols: size?.cols ?? 0, rows: size?.rows ?? 0, ...(pty ? { term: pty.term } : {}) }, () => {
+            const interactive = request.kind === 'shell' || pty !== undefined;
+            recorder = ctx.recordings.open({ cols: size?.cols ?? 0, rows: size?.rows ?? 0, ...(pty ? { term: pty.term } : {}), interactive }, () => {
               stopped = true;
               if (bridged) stopRecordedChannel(down, channel);
             });
