@@ -169,6 +169,8 @@ const connectionPolicy = z
         recordInput: z.boolean().default(false),
         // What a failed recording (disk full) does to its session: keep it going unrecorded, or end it.
         onFailure: z.enum(['continue', 'close-session']).default('continue'),
+        // Recordings older than this are deleted (`recording-deleted`), counted from their last write.
+        retentionDays: z.number().int().min(1).max(36_500).default(365),
       })
       .strict()
       .prefault({}),
@@ -259,6 +261,11 @@ export const configSchema = z
     network: network.prefault({}),
     console: consoleSettings.prefault({}),
     rateLimit: rateLimit.default({}),
+    // Disk kept for session recordings, all policies together: past it the oldest signed recordings go first.
+    recordings: z
+      .object({ maxTotalMiB: z.number().int().min(1).max(1024 * 1024 * 1024).default(10240) })
+      .strict()
+      .prefault({}),
     logging: z
       .object({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),

@@ -25,6 +25,9 @@ import { UsermappingPolicy } from './usermapping.js';
 import { LiveSessions } from './live-sessions.js';
 import { loadOrCreateRecordingKey } from '../audit/recording/signing-key.js';
 import type { RecordingStore } from './ssh/channel-recorder.js';
+import { applyRetention } from '../audit/recording/retention.js';
+
+const RETENTION_INTERVAL_MS = 60 * 60_000;
 
 export interface Gateway {
   hostKey: HostKey;
@@ -100,7 +103,9 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
     ...(options.aaTimeoutMs !== undefined ? { timeoutMs: options.aaTimeoutMs } : {}),
   });
   const listeners: SshListener[] = [];
+  const retention = keepRecordingsWithinRetention(config, recordings.directory, audit, log);
   const close = async (): Promise<void> => {
+    await retention.stop();
     await Promise.all([...listeners.map((l) => l.close()), control.close()]);
     // Connections closed with the listeners still tell their plugins that their sessions ended.
     await new Promise((resolve) => setImmediate(resolve));
@@ -140,6 +145,35 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
     listeners,
     liveSessions,
     close,
+  };
+}
+
+/**
+ * Applies the recordings' retention now and then hourly; a run never overlaps the previous one and a failure
+ * is logged, never thrown. `stop` clears the timer and waits for a run in progress.
+ */
+function keepRecordingsWithinRetention(config: GatehouseConfig, directory: string, audit: AuditLog, log: Logger): { stop(): Promise<void> } {
+  const days = new Map(config.connectionPolicies.map((p) => [p.name, p.recording.retentionDays]));
+  const rules = { retentionDays: (policy: string) => days.get(policy), maxTotalBytes: config.recordings.maxTotalMiB * 1024 * 1024 };
+  let running: Promise<void> | undefined;
+  const run = (): void => {
+    running ??= applyRetention(directory, rules)
+      .then(({ deleted, failed }) => {
+        for (const d of deleted) audit.emit('recording-deleted', { recording: d.id, policy: d.policy ?? null, reason: d.reason, bytes: d.bytes, ageDays: d.ageDays });
+        for (const f of failed) log.error({ recording: f.id, err: f.reason }, 'retention could not delete a recording');
+      })
+      .catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'recording retention failed'))
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  run();
+  const timer = setInterval(run, RETENTION_INTERVAL_MS).unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
   };
 }
 

@@ -23,6 +23,8 @@ export interface ChainOptions {
   chunkBytes?: number;
   /** A new cast file starts once the current one reaches this size. Default 256 MiB. */
   rotateBytes?: number;
+  /** The connection policy recorded in the chain header: retention reads it. */
+  policy?: string;
 }
 
 /** What `close()` needs of the signing key (a `RecordingKey` is one). */
@@ -60,7 +62,7 @@ export class ChainedFile implements LineSink {
     this.#previous = seedHash(options.id);
     this.#hash = createHash('sha256').update(this.#previous);
     this.#chainFd = openSync(chainPath(base), 'ax', 0o600);
-    const header: ChainHeader = { version: CHAIN_VERSION, id: options.id };
+    const header: ChainHeader = { version: CHAIN_VERSION, id: options.id, ...(options.policy !== undefined ? { policy: options.policy } : {}) };
     writeAll(this.#chainFd, Buffer.from(`${JSON.stringify(header)}\n`));
     this.#castFd = openSync(castPath(base, 0), 'ax', 0o600);
   }

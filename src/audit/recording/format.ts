@@ -5,8 +5,11 @@ import { basename } from 'node:path';
 
 export const CHAIN_VERSION = 'gatehouse-recording-v1';
 
-/** Recording ids go into a signed text line by line: no separators, no surprises. */
-export const RECORDING_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/**
+ * Recording ids go into a signed text line by line: no separators, no surprises. No dot either: `<id>.1.cast`
+ * must name part 1 of `<id>`, never the cast of an id ending in `.1`.
+ */
+export const RECORDING_ID = /^[A-Za-z0-9_:-]{1,128}$/;
 
 /** `<base>.cast` for part 0, then `<base>.1.cast`, `<base>.2.cast`, … */
 export function castPath(base: string, part: number): string {
@@ -27,6 +30,8 @@ export function seedHash(id: string): Buffer {
 export interface ChainHeader {
   version: typeof CHAIN_VERSION;
   id: string;
+  /** The connection policy that made the recording (its retention); not covered by the signature. */
+  policy?: string;
 }
 
 /** Every further line of `<base>.chain`: one closed chunk, h_i = SHA-256(h_{i-1} || bytes). */

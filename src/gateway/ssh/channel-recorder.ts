@@ -16,7 +16,8 @@ export interface RecordingStore {
   signer: RecordingSigner;
 }
 
-export type RecordingSettings = ConnectionPolicy['recording'];
+/** What the recorder reads of a policy's `recording` (its retention is the gateway's, not the channel's). */
+export type RecordingSettings = Omit<ConnectionPolicy['recording'], 'retentionDays'>;
 
 export interface TerminalInfo {
   cols: number;
@@ -54,7 +55,7 @@ export class SessionRecordings {
       if (this.settings.onFailure === 'close-session') stop();
     };
     try {
-      const file = new ChainedFile(join(this.store.directory, id), { id });
+      const file = new ChainedFile(join(this.store.directory, id), { id, policy: this.record.policy });
       try {
         const writer = new CastWriter(file, {
           width: terminal.cols > 0 ? terminal.cols : 80,

@@ -42,6 +42,7 @@ export const AUDIT_EVENTS = {
   },
   'session-killed': { severity: 'notice', name: 'session ended by an administrator', fields: [...connection, 'gatewayUser', 'serverUser', 'target', 'reason', 'origin'] },
   'recording-failed': { severity: 'error', name: 'session recording failed: the channel is no longer recorded', fields: [...connection, 'gatewayUser', 'target', 'recording', 'reason'] },
+  'recording-deleted': { severity: 'notice', name: 'session recording deleted by retention', fields: ['recording', 'policy', 'reason', 'bytes', 'ageDays'] },
 
   'config-committed': { severity: 'notice', name: 'configuration committed', fields: ['version', 'author', 'origin', 'change', 'message'] },
   'appliance-sealed': { severity: 'notice', name: 'appliance sealed: remote configuration changes refused', fields: ['version', 'author', 'origin'] },
