@@ -13,6 +13,7 @@ import { verifyCommand } from './verify.js';
 import { exportCommand } from './export.js';
 import { replayCommand } from './replay.js';
 import { sessionsCommand } from './sessions.js';
+import { searchCommand } from './search.js';
 
 export const usage = `Usage: gatehouse <command> [options]
 
@@ -32,6 +33,8 @@ Commands:
   backup FILE, restore FILE
                         configuration, plugins and credential store in one checked archive
   sessions [kill ID]    the running gateway's live sessions; end one (--reason TEXT)
+  search [TEXT]         find recorded sessions by user, target, time, result, metadata and
+                        text on screen (--help for the options; --json for scripts)
   verify SESSION        check a session's recordings: intact, tampered (which chunk) or unfinished
   export SESSION        one recording as a single asciicast v2 file (-o FILE), verified first
   replay SESSION        play a recording in this terminal (--speed, --idle-limit, --from, --no-wait)
@@ -65,6 +68,7 @@ const commands: Record<string, Command> = {
   export: exportCommand,
   replay: replayCommand,
   sessions: sessionsCommand,
+  search: searchCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

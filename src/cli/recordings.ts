@@ -1,50 +1,17 @@
 // What `verify`, `export` and `replay` share: finding the recordings a SESSION argument names in
-// <data>/recordings/, the appliance's recording public key, and one recording's text read whole.
-import { readdir, readFile } from 'node:fs/promises';
+// <data>/recordings/, the appliance's recording public key, and one recording opened after verification.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { castPath, RECORDING_ID } from '../audit/recording/format.js';
+import { readCastParts, recordingsOf } from '../audit/recording/files.js';
 import { describeRecordingKey, RECORDING_KEY_FILE } from '../audit/recording/signing-key.js';
 import { verifyRecording } from '../audit/recording/verify.js';
 
 export const recordingsDirectory = (dataDir: string): string => join(dataDir, 'recordings');
 
-/** `session` itself when it names a recording, else every `<session>-<n>`, in channel order. */
-export async function recordingsOf(directory: string, session: string): Promise<string[]> {
-  if (!RECORDING_ID.test(session)) return [];
-  let names: string[];
-  try {
-    names = await readdir(directory);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const recordingOf = (name: string): string | undefined => /^(.+?)(?:\.\d+)?\.(?:cast|chain|sig)$/.exec(name)?.[1];
-  const all = new Set(names.map(recordingOf).filter((id) => id !== undefined));
-  if (all.has(session)) return [session];
-  const channel = (id: string): number | undefined => {
-    const n = id.startsWith(`${session}-`) ? id.slice(session.length + 1) : '';
-    return /^[1-9]\d*$/.test(n) ? Number(n) : undefined;
-  };
-  return [...all].filter((id) => channel(id) !== undefined).sort((a, b) => channel(a)! - channel(b)!);
-}
-
 /** The public half of `<data>/recording_ed25519_key`. */
 export async function recordingPublicKey(dataDir: string): Promise<KeyObject> {
   return describeRecordingKey(await readFile(join(dataDir, RECORDING_KEY_FILE), 'utf8')).publicKey;
-}
-
-/** All cast parts of the recording at `base`, concatenated: `<base>.cast`, `<base>.1.cast`, … */
-export async function readCastParts(base: string): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for (let part = 0; ; part++) {
-    try {
-      parts.push(await readFile(castPath(base, part)));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && part > 0) return Buffer.concat(parts);
-      throw err;
-    }
-  }
 }
 
 /** One recording ready to export or play, or why not, with the exit status to give. */
@@ -78,3 +45,5 @@ export async function openRecording(dataDir: string, session: string, force: boo
   }
   return { id, text };
 }
+
+

@@ -5,6 +5,7 @@ import type { LiveSessionInfo } from '../gateway/live-sessions.js';
 import { callControl, controlSocketPath, type ControlRequest } from '../system/control-socket.js';
 import { changeOrigin } from './origin.js';
 import { dataDirectory } from './paths.js';
+import { byteCount, duration, textTable } from './table.js';
 
 const help = `Usage: gatehouse sessions [--json]
        gatehouse sessions kill ID [--reason TEXT]
@@ -78,23 +79,7 @@ function table(sessions: LiveSessionInfo[], now: number): string {
     s.policy,
     s.startedAt.replace(/\.\d+Z$/, 'Z'),
     duration(now - Date.parse(s.startedAt)),
-    `${bytes(s.bytesFromClient)} in / ${bytes(s.bytesToClient)} out`,
+    `${byteCount(s.bytesFromClient)} in / ${byteCount(s.bytesToClient)} out`,
   ]);
-  const header = ['ID', 'USER', 'SERVER', 'CLIENT', 'POLICY', 'STARTED', 'DURATION', 'BYTES'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
-}
-
-function duration(ms: number): string {
-  const seconds = Math.max(0, Math.floor(ms / 1000));
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
-}
-
-function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return textTable(['ID', 'USER', 'SERVER', 'CLIENT', 'POLICY', 'STARTED', 'DURATION', 'BYTES'], rows);
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { verifyRecording, type VerifyResult } from '../audit/recording/verify.js';
 import { dataDirectory } from './paths.js';
-import { recordingPublicKey, recordingsDirectory, recordingsOf } from './recordings.js';
+import { recordingsOf } from '../audit/recording/files.js';
+import { recordingPublicKey, recordingsDirectory } from './recordings.js';
 
 const help = `Usage: gatehouse verify [--data DIR] SESSION
 

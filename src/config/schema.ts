@@ -261,9 +261,13 @@ export const configSchema = z
     network: network.prefault({}),
     console: consoleSettings.prefault({}),
     rateLimit: rateLimit.default({}),
-    // Disk kept for session recordings, all policies together: past it the oldest signed recordings go first.
     recordings: z
-      .object({ maxTotalMiB: z.number().int().min(1).max(1024 * 1024 * 1024).default(10240) })
+      .object({
+        // Disk kept for session recordings, all policies together: past it the oldest signed recordings go first.
+        maxTotalMiB: z.number().int().min(1).max(1024 * 1024 * 1024).default(10240),
+        // Terminal text kept per recording for `gatehouse search` (in Ki characters); the recording itself is whole.
+        indexedTextKiB: z.number().int().min(0).max(1024 * 1024).default(1024),
+      })
       .strict()
       .prefault({}),
     logging: z

@@ -26,6 +26,10 @@ import { LiveSessions } from './live-sessions.js';
 import { loadOrCreateRecordingKey } from '../audit/recording/signing-key.js';
 import type { RecordingStore } from './ssh/channel-recorder.js';
 import { applyRetention } from '../audit/recording/retention.js';
+import { EmbeddedConnectionStore } from '../audit/connections/embedded-store.js';
+import { CONNECTION_DATABASE_FILE } from '../audit/connections/sqlite-database.js';
+import { recoverInterruptedSessions } from '../audit/connections/recovery.js';
+import type { ConnectionStore } from '../audit/connections/session-row.js';
 
 const RETENTION_INTERVAL_MS = 60 * 60_000;
 
@@ -37,6 +41,8 @@ export interface Gateway {
   listeners: SshListener[];
   /** The live client connections (`gatehouse sessions`). */
   liveSessions: LiveSessions;
+  /** The connection database; undefined when it could not be opened (reported, and the gateway runs on). */
+  connections: ConnectionStore | undefined;
   close(): Promise<void>;
 }
 
@@ -59,8 +65,8 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
   if (hostKey.created) log.info({ fingerprint: hostKey.fingerprint }, 'generated a new host key');
   const recordingKey = await loadOrCreateRecordingKey(dataDir);
   if (recordingKey.created) log.info({ fingerprint: recordingKey.fingerprint }, 'generated a new recording signing key');
-  const recordings: RecordingStore = { directory: join(dataDir, 'recordings'), signer: recordingKey };
-  await mkdir(recordings.directory, { recursive: true, mode: 0o700 });
+  const recordingsDirectory = join(dataDir, 'recordings');
+  await mkdir(recordingsDirectory, { recursive: true, mode: 0o700 });
   const binding = nativeCryptoLoaded();
   log[binding ? 'info' : 'warn']({ sshCryptoBinding: binding }, binding ? 'ssh2 native crypto binding loaded' : 'ssh2 native crypto binding NOT loaded: throughput will be several times lower');
 
@@ -102,8 +108,23 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
     audit,
     ...(options.aaTimeoutMs !== undefined ? { timeoutMs: options.aaTimeoutMs } : {}),
   });
+  // Opened last before the listeners: from here on `close` ends its worker, whatever fails.
+  const maxIndexedChars = config.recordings.indexedTextKiB * 1024;
+  const connections = await openConnectionDatabase(join(dataDir, CONNECTION_DATABASE_FILE), recordingsDirectory, maxIndexedChars, audit, log);
+  const recordings: RecordingStore = {
+    directory: recordingsDirectory,
+    signer: recordingKey,
+    maxIndexedChars,
+    ...(connections
+      ? {
+          indexText: (text) => {
+            connections.addText(text).catch((err: Error) => audit.emit('connection-database-failed', { operation: 'index-text', reason: err.message }));
+          },
+        }
+      : {}),
+  };
   const listeners: SshListener[] = [];
-  const retention = keepRecordingsWithinRetention(config, recordings.directory, audit, log);
+  const retention = keepRecordingsWithinRetention(config, recordings.directory, audit, log, connections);
   const close = async (): Promise<void> => {
     await retention.stop();
     await Promise.all([...listeners.map((l) => l.close()), control.close()]);
@@ -111,6 +132,8 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
     await new Promise((resolve) => setImmediate(resolve));
     await aaHost.close();
     await directories.close();
+    // Last: the closed connections' final rows are queued before it.
+    await connections?.close();
   };
   try {
     for (const policy of config.connectionPolicies) {
@@ -131,6 +154,7 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
           audit: audit.child(policyLog, {}),
           recordings,
           liveSessions,
+          ...(connections ? { connections } : {}),
         }),
       );
     }
@@ -144,15 +168,39 @@ export async function startGateway(config: GatehouseConfig, dataDir: string, log
     credentialStore,
     listeners,
     liveSessions,
+    connections,
     close,
   };
+}
+
+/**
+ * Opens the connection database and settles the sessions a stopped gateway left running. A database that
+ * cannot be opened is reported (`connection-database-failed`) and the gateway runs without it: recordings
+ * are still made, and refusing every session because the search index is broken would be the worse failure.
+ */
+async function openConnectionDatabase(path: string, recordingsDirectory: string, maxIndexedChars: number, audit: AuditLog, log: Logger): Promise<ConnectionStore | undefined> {
+  let store: ConnectionStore;
+  try {
+    store = await EmbeddedConnectionStore.open(path);
+  } catch (err) {
+    audit.emit('connection-database-failed', { operation: 'open', reason: (err as Error).message });
+    return undefined;
+  }
+  try {
+    const interrupted = await recoverInterruptedSessions(store, recordingsDirectory, maxIndexedChars);
+    if (interrupted.length > 0) audit.emit('sessions-interrupted', { count: interrupted.length, sessions: interrupted.slice(0, 50).join(',') });
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'could not settle the sessions left running');
+    audit.emit('connection-database-failed', { operation: 'recover', reason: (err as Error).message });
+  }
+  return store;
 }
 
 /**
  * Applies the recordings' retention now and then hourly; a run never overlaps the previous one and a failure
  * is logged, never thrown. `stop` clears the timer and waits for a run in progress.
  */
-function keepRecordingsWithinRetention(config: GatehouseConfig, directory: string, audit: AuditLog, log: Logger): { stop(): Promise<void> } {
+function keepRecordingsWithinRetention(config: GatehouseConfig, directory: string, audit: AuditLog, log: Logger, connections: ConnectionStore | undefined): { stop(): Promise<void> } {
   const days = new Map(config.connectionPolicies.map((p) => [p.name, p.recording.retentionDays]));
   const rules = { retentionDays: (policy: string) => days.get(policy), maxTotalBytes: config.recordings.maxTotalMiB * 1024 * 1024 };
   let running: Promise<void> | undefined;
@@ -161,6 +209,8 @@ function keepRecordingsWithinRetention(config: GatehouseConfig, directory: strin
       .then(({ deleted, failed }) => {
         for (const d of deleted) audit.emit('recording-deleted', { recording: d.id, policy: d.policy ?? null, reason: d.reason, bytes: d.bytes, ageDays: d.ageDays });
         for (const f of failed) log.error({ recording: f.id, err: f.reason }, 'retention could not delete a recording');
+        // The index follows: a deleted recording's text is no longer found.
+        if (deleted.length > 0) return connections?.forgetRecordings(deleted.map((d) => d.id));
       })
       .catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'recording retention failed'))
       .finally(() => {

@@ -10,6 +10,17 @@ import { installScriptedPlugin } from './helpers/aa.js';
 import type { LogLine } from './helpers/gateway.js';
 import { startLab, type Lab } from './helpers/lab.js';
 import { runSsh, spawnSsh } from './helpers/ssh-client.js';
+import { gatehouse } from '../helpers/cli.js';
+
+/** `gatehouse search --json ARGS` until it finds something: the gateway writes the database a moment after the session-ended line. */
+async function searchUntilFound(lab: Lab, args: string[]): Promise<{ total: number; sessions: Record<string, unknown>[] }> {
+  for (const deadline = Date.now() + 10_000; ; ) {
+    const run = await gatehouse(['search', '--json', ...args, '--data', lab.gw.dataDir]);
+    if (run.code === 0) return JSON.parse(run.stdout) as { total: number; sessions: Record<string, unknown>[] };
+    if (Date.now() > deadline) throw new Error(`gatehouse search ${args.join(' ')}: ${run.code} ${run.stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
 
 const timeoutMs = 1500;
 
@@ -62,6 +73,9 @@ t.test('a plugin that accepts: hook arguments by name, cookies carried from auth
   t.equal(run.stdout.toString(), `${lab.sshd.user}\n`);
   const end = await sessionEnd(lab, 0);
   t.same(aaOf(end), { aaConfig: 'script', additionalMetadata: '{"rounds":1}' }, 'additional_metadata is stored with the session');
+  const found = await searchUntilFound(lab, ['--meta', 'rounds=1']);
+  t.match(found.sessions, [{ sessionId: end.conn, aaConfig: 'script', additionalMetadata: '{"rounds":1}', verdicts: ['authenticate:ACCEPT', 'authorize:ACCEPT'], result: 'ok' }], 'found by its metadata in the connection database');
+  t.equal((await gatehouse(['search', '--json', '--meta', 'rounds=2', '--data', lab.gw.dataDir])).code, 1, 'other metadata: nothing found');
 
   const authn = await hookArgs(lab, end.conn, 'authenticate');
   t.same(Object.keys(authn).sort(), [

@@ -32,6 +32,14 @@ async function endedSession(lab: Lab): Promise<AuditEntry> {
   return ended;
 }
 
+/** `gatehouse search --json ARGS` until it finds something: the gateway writes the database just after the session ends. */
+async function searchUntilFound(args: string[], env: Record<string, string> = {}): Promise<{ total: number; sessions: Record<string, unknown>[] }> {
+  return until(`search ${args.join(' ')}`, async () => {
+    const run = await gatehouse(['search', '--json', ...args], env);
+    return run.code === 0 ? (JSON.parse(run.stdout) as { total: number; sessions: Record<string, unknown>[] }) : undefined;
+  });
+}
+
 const castLines = (text: string): unknown[] => text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as unknown);
 
 t.test('a pty exec is recorded, verifies intact, and a flipped byte is found', async (t) => {
@@ -58,6 +66,17 @@ t.test('a pty exec is recorded, verifies intact, and a flipped byte is found', a
   t.match(intact.stdout, new RegExp(`^${sessionId}-1: intact \\(1 chunks, \\d+ bytes\\)\\n$`));
   t.equal((await gatehouse(['verify', `${sessionId}-1`, ...data])).code, 0, 'a recording id works too');
   t.equal((await gatehouse(['verify', 'nosuchsession', ...data])).code, 3, 'unknown session: not found');
+
+  const byText = await searchUntilFound(['hello recording', ...data]);
+  t.match(byText, { total: 1, sessions: [{ sessionId, gatewayUser: lab.sshd.user, serverUser: lab.sshd.user, target: `127.0.0.1:${lab.sshd.port}`, result: 'ok', recordings: [`${sessionId}-1`], channels: 'exec=1', snippet: 'hello recording' }] }, 'found by the text on screen');
+  t.ok((byText.sessions[0]!.bytesToClient as number) > 0 && Date.parse(String(byText.sessions[0]!.endedAt)) >= Date.parse(String(byText.sessions[0]!.startedAt)), 'bytes and times');
+  const byWho = await searchUntilFound(['--user', lab.sshd.user, '--target', '127.0.0.1:*', '--since', '1h', '--result', 'ok', ...data]);
+  t.same(byWho.sessions.map((s) => s.sessionId), [sessionId], 'found by user, target, time and result');
+  const table = await gatehouse(['search', 'HELLO RECORDING', ...data]);
+  t.equal(table.code, 0, table.stderr);
+  t.match(table.stdout, new RegExp(`^ID +STARTED +DURATION +USER +SERVER +CLIENT +RESULT +BYTES +REC\n${sessionId} .* ok .*\n    > hello recording\nsessions 1-1 of 1 \\(page 1 of 1\\)\n$`), 'case-insensitive, as a table');
+  t.equal((await gatehouse(['search', 'goodbye recording', ...data])).code, 1, 'text that never appeared: nothing found');
+  t.equal((await gatehouse(['search', '--result', 'fine', ...data])).code, 2, 'a bad argument');
 
   const bytes = await readFile(cast);
   const at = bytes.indexOf('hello recording');
@@ -140,4 +159,12 @@ t.test('a gateway killed mid-session leaves an unfinished, readable recording', 
   const lines = castLines(await readFile(join(recordings, cast), 'utf8'));
   t.match(lines[0], { version: 2, title: `${sessionId}-1` });
   t.ok(lines.slice(1).some((e) => Array.isArray(e) && e[1] === 'o' && String(e[2]).includes('marker-42')), 'the output is readable');
+
+  const running = await searchUntilFound(['--result', 'running'], env);
+  t.same(running.sessions.map((s) => s.sessionId), [sessionId], 'the database still calls it running');
+  const restarted = startServe(t, env);
+  await restarted.waitFor('gateway started');
+  const interrupted = await searchUntilFound(['marker-42', '--result', 'interrupted'], env);
+  t.match(interrupted.sessions, [{ sessionId, result: 'interrupted', recordings: [`${sessionId}-1`], reason: 'the gateway stopped before the session ended' }], 'the next start settles it, its text indexed from the unfinished recording');
+  await restarted.stop();
 });

@@ -18,7 +18,7 @@ function setup(directory: string, settings: Partial<RecordingSettings> = {}, sig
   const events: AuditEntry[] = [];
   const log = createLogger('silent');
   const audit = new AuditLog(log, { append: (entry) => events.push(entry) }).child(log, { sessionId: 'abc123', clientIp: '127.0.0.1' });
-  const record = new ConnectionRecord(audit, '127.0.0.1', 40000, 'test');
+  const record = new ConnectionRecord(audit, '127.0.0.1', 40000, 'test', 'abc123');
   record.gatewayUser = 'alice';
   const recordings = new SessionRecordings({ directory, signer }, { enabled: true, terminalOnly: true, recordInput: false, onFailure: 'continue', ...settings }, 'abc123', record, audit, log);
   return { events, record, recordings };

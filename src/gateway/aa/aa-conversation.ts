@@ -73,6 +73,7 @@ export class AaConversation {
   private started = false;
   private ended = false;
   private readonly info: AaSessionInfo;
+  private readonly hookVerdicts: string[] = [];
 
   constructor(
     private readonly plugin: AaPlugin,
@@ -88,7 +89,7 @@ export class AaConversation {
       Object.assign(this.pairs, login.keyValuePairs);
     }
     const result = await this.plugin.call('authenticate', this.authenticateArguments(login));
-    this.keep(result);
+    this.keep('authenticate', result);
     if (result.failure) return { kind: 'deny', reason: `plugin failure (${result.failure}): ${result.reason}` };
     switch (result.verdict) {
       case 'ACCEPT':
@@ -126,7 +127,7 @@ export class AaConversation {
       server_port: target.serverPort,
       server_hostname: target.serverHostname,
     });
-    this.keep(result);
+    this.keep('authorize', result);
     if (result.failure) return { kind: 'deny', reason: `plugin failure (${result.failure}): ${result.reason}` };
     if (result.verdict === 'ACCEPT') return undefined;
     if (result.verdict === 'NEEDINFO') return { kind: 'deny', reason: 'authorize asked a question, which SSH cannot ask after login (ask it in authenticate)' };
@@ -150,6 +151,11 @@ export class AaConversation {
     return { ...this.info };
   }
 
+  /** Each hook's answer in order, for the session record: "authenticate:NEEDINFO", "authorize:ACCEPT", "authenticate:failure(timeout)". */
+  get verdicts(): string[] {
+    return [...this.hookVerdicts];
+  }
+
   private authenticateArguments(login: LoginFacts): AuthenticateArguments {
     return {
       cookie: this.cookie,
@@ -170,7 +176,8 @@ export class AaConversation {
   }
 
   /** Cookies round-trip to the next call; metadata and reason are kept for the session record. */
-  private keep(result: HookResult): void {
+  private keep(hook: 'authenticate' | 'authorize', result: HookResult): void {
+    this.hookVerdicts.push(`${hook}:${result.failure ? `failure(${result.failure})` : result.verdict}`);
     if (result.failure) return;
     if (result.cookie) this.cookie = result.cookie;
     if (result.session_cookie) {

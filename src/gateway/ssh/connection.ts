@@ -13,6 +13,7 @@ import type { Logger } from '../../log/logger.js';
 import { AaConversation } from '../aa/aa-conversation.js';
 import type { AaPlugin } from '../aa/plugin-host.js';
 import type { ChannelPolicy } from '../channel-policy.js';
+import type { ConnectionStore } from '../../audit/connections/session-row.js';
 import { ConnectionRecord } from '../connection-record.js';
 import type { LiveSessions } from '../live-sessions.js';
 import type { ClientRateLimiter } from '../rate-limit.js';
@@ -47,6 +48,8 @@ export interface ConnectionDeps {
   recordings?: RecordingStore;
   /** The gateway's live connections (`gatehouse sessions`); each connection registers for its lifetime. */
   liveSessions?: LiveSessions;
+  /** The connection database; absent: sessions are only reported as events. */
+  connections?: ConnectionStore;
 }
 
 /** How long a killed connection waits for its session channels to close before it disconnects anyway. */
@@ -57,8 +60,11 @@ export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, de
   const sessionId = randomBytes(6).toString('hex');
   const log = deps.log.child({ conn: sessionId });
   const audit = deps.audit.child(log, { sessionId, clientIp: info.ip });
-  const record = new ConnectionRecord(audit, info.ip, info.port, deps.policy.name);
   const aa = deps.aaPlugin && new AaConversation(deps.aaPlugin, { sessionId, connectionName: deps.policy.name, clientIp: info.ip, clientPort: info.port });
+  const record = new ConnectionRecord(audit, info.ip, info.port, deps.policy.name, sessionId, (row) =>
+    deps.connections?.saveSession(row).catch((err: Error) => audit.emit('connection-database-failed', { operation: 'save-session', reason: err.message })),
+  );
+  if (aa) record.aa = aa;
   let upstreamClient: ssh2.Client | undefined;
   const sessionChannels = new Set<ssh2.ServerChannel>();
   let killed = false;
@@ -88,7 +94,6 @@ export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, de
   conn.on('close', () => {
     unregister?.();
     upstreamClient?.end();
-    if (aa) record.aa = aa.sessionInfo;
     record.close();
     // However the session ended, the plugin hears of it (and gives back, e.g., its connection-limit slot).
     void aa?.end();
@@ -120,6 +125,7 @@ export function serveConnection(conn: ssh2.Connection, info: ssh2.ClientInfo, de
     const login = firstFactor.login;
     if (!login) return conn.end();
     record.gatewayUser = login.gatewayUser;
+    record.gatewayGroups = login.gatewayGroups ?? [];
     record.serverUser = login.username.serverUser;
     const upstream = loginToTarget(login, deps, record, log, audit, aa).then(
       (client) => {

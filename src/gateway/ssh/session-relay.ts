@@ -1,11 +1,15 @@
 // Relays one SSH session channel (shell with pty, exec, sftp/scp) between the client and the target;
-// shell and exec channels are recorded (channel-recorder.ts) when the gateway records.
+// shell and exec channels are recorded as terminals and sftp channels as file-operation logs
+// (channel-recorder.ts) when the gateway records.
 import type ssh2 from 'ssh2';
 import type { AuditLog } from '../../log/events/audit-log.js';
 import type { Logger } from '../../log/logger.js';
 import type { ChannelPolicy, SessionRequest } from '../channel-policy.js';
 import type { ConnectionRecord } from '../connection-record.js';
-import type { ChannelRecorder, SessionRecordings } from './channel-recorder.js';
+import type { ChannelRecorder, FileLogRecorder, SessionRecordings } from './channel-recorder.js';
+
+/** What the bridge feeds a channel's recording: a terminal's, or an sftp channel's file log. */
+type ChannelTap = Pick<ChannelRecorder, 'input' | 'output' | 'stderr' | 'close'> & Partial<Pick<ChannelRecorder, 'resize'>>;
 
 export interface RelayContext {
   /** The logged-in upstream connection; rejects with a message that is safe to show the client. */
@@ -51,7 +55,7 @@ export function relaySession(accept: ssh2.AcceptConnection<ssh2.Session>, ctx: R
   let pty: (TerminalSize & { term: string; modes: ssh2.TerminalModes }) | undefined;
   let pendingSize: TerminalSize | undefined;
   let up: ssh2.ClientChannel | undefined;
-  let recorder: ChannelRecorder | undefined;
+  let recorder: ChannelTap | undefined;
   const env: Record<string, string> = {};
 
   session.on('pty', (acceptPty, _reject, info) => {
@@ -62,7 +66,7 @@ export function relaySession(accept: ssh2.AcceptConnection<ssh2.Session>, ctx: R
     const size = clampSize(info);
     if (up) up.setWindow(size.rows, size.cols, size.height, size.width);
     else pendingSize = size;
-    recorder?.resize(size.cols, size.rows);
+    recorder?.resize?.(size.cols, size.rows);
     acceptChange?.();
   });
   session.on('env', (acceptEnv, rejectEnv, info) => {
@@ -112,13 +116,16 @@ export function relaySession(accept: ssh2.AcceptConnection<ssh2.Session>, ctx: R
           // A recording that fails under an `onFailure: close-session` policy ends the channel, at once or as soon as it is bridged.
           let bridged = false;
           let stopped = false;
-          if (request.kind !== 'subsystem' && ctx.recordings) {
+          const stop = (): void => {
+            stopped = true;
+            if (bridged) stopRecordedChannel(down, channel);
+          };
+          if (ctx.recordings && request.kind !== 'subsystem') {
             const size = pendingSize ?? pty;
             const interactive = request.kind === 'shell' || pty !== undefined;
-            recorder = ctx.recordings.open({ cols: size?.cols ?? 0, rows: size?.rows ?? 0, ...(pty ? { term: pty.term } : {}), interactive }, () => {
-              stopped = true;
-              if (bridged) stopRecordedChannel(down, channel);
-            });
+            recorder = ctx.recordings.open({ cols: size?.cols ?? 0, rows: size?.rows ?? 0, ...(pty ? { term: pty.term } : {}), interactive }, stop);
+          } else if (ctx.recordings && request.kind === 'subsystem' && request.name === 'sftp') {
+            recorder = ctx.recordings.openFileLog(stop) satisfies FileLogRecorder | undefined;
           }
           if (stopped) return stopRecordedChannel(down, channel);
           bridge(down, channel, ctx, recorder);
@@ -171,7 +178,7 @@ function stopRecordedChannel(down: ssh2.ServerChannel, up: ssh2.ClientChannel): 
 }
 
 /** Pipes both directions with back-pressure and passes exit status/signal back before closing. */
-function bridge(down: ssh2.ServerChannel, up: ssh2.ClientChannel, ctx: RelayContext, recorder?: ChannelRecorder): void {
+function bridge(down: ssh2.ServerChannel, up: ssh2.ClientChannel, ctx: RelayContext, recorder?: ChannelTap): void {
   const { record, log } = ctx;
   down.on('data', (chunk: Buffer) => {
     record.bytesFromClient += chunk.length;
@@ -183,7 +190,7 @@ function bridge(down: ssh2.ServerChannel, up: ssh2.ClientChannel, ctx: RelayCont
   });
   up.stderr.on('data', (chunk: Buffer) => {
     record.bytesToClient += chunk.length;
-    recorder?.output(chunk);
+    recorder?.stderr(chunk);
   });
   up.on('error', (err: Error) => log.warn({ err: err.message }, 'target channel error'));
 

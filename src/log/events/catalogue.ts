@@ -43,6 +43,8 @@ export const AUDIT_EVENTS = {
   'session-killed': { severity: 'notice', name: 'session ended by an administrator', fields: [...connection, 'gatewayUser', 'serverUser', 'target', 'reason', 'origin'] },
   'recording-failed': { severity: 'error', name: 'session recording failed: the channel is no longer recorded', fields: [...connection, 'gatewayUser', 'target', 'recording', 'reason'] },
   'recording-deleted': { severity: 'notice', name: 'session recording deleted by retention', fields: ['recording', 'policy', 'reason', 'bytes', 'ageDays'] },
+  'connection-database-failed': { severity: 'error', name: 'connection database failure: sessions go on, but are not all searchable', fields: ['operation', 'reason'] },
+  'sessions-interrupted': { severity: 'warning', name: 'sessions found running at start: the gateway stopped before they ended', fields: ['count', 'sessions'] },
 
   'config-committed': { severity: 'notice', name: 'configuration committed', fields: ['version', 'author', 'origin', 'change', 'message'] },
   'appliance-sealed': { severity: 'notice', name: 'appliance sealed: remote configuration changes refused', fields: ['version', 'author', 'origin'] },
