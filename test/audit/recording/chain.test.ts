@@ -1,6 +1,7 @@
 // Hash-chained, signed recordings on a real filesystem: intact when untouched; one flipped byte, an edited
 // chain entry or a foreign signature is `tampered` and names where; no .sig is `unfinished` with the chunks
-// still checked; rotation spreads the cast over several files with one chain.
+// still checked; rotation spreads the cast over several files with one chain. Writes are batched: lines reach
+// the cast by the end of the event-loop turn, chain lines only after a sync of the cast that covers them.
 import { generateKeyPairSync } from 'node:crypto';
 import { appendFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +26,9 @@ function record(t: Test, options: Partial<ChainOptions> & { lines?: number; open
   else file.close(key);
   return base;
 }
+
+/** The end of the current event-loop turn, when buffered lines have reached the cast. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 const chainEntries = (base: string): ChainEntry[] => readFileSync(`${base}.chain`, 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l) as ChainEntry);
 
@@ -92,9 +96,10 @@ t.test('without a .sig the recording is unfinished, its chunks still checked', a
 
 t.test('a killed gateway leaves an unfinished recording with an unverified tail', async (t) => {
   const base = join(t.testdir(), 'rec');
-  const file = new ChainedFile(base, { id: 'r-0002', chunkBytes: 1000 });
+  const file = new ChainedFile(base, { id: 'r-0002', chunkBytes: 1000, syncIntervalMs: 0 });
   for (let i = 0; i < 25; i++) file.write('y'.repeat(99));
-  // 2 chunks of 1000 bytes, 500 pending; then a chain line torn by the crash.
+  await turn();
+  // 2 chunks of 1000 bytes, synced at once, 500 pending; then a chain line torn by the crash.
   appendFileSync(`${base}.chain`, '{"chunk":3,"fi');
   t.same(await verifyRecording(base, key.publicKey), { status: 'unfinished', chunks: 2, file: 'rec.cast', lastGoodOffset: 2000, unverifiedTail: 500, signature: 'missing' });
   file.abandon();
@@ -135,7 +140,82 @@ t.test('rotation without a .sig: the tail counts the later parts', async (t) => 
   const file = new ChainedFile(base, { id: 'r-0003', chunkBytes: 100_000, rotateBytes: 1000 });
   for (let i = 0; i < 10; i++) file.write('z'.repeat(99)); // 1000 bytes: a chunk closes, the next line starts part 1
   file.write('z'.repeat(49));
+  await turn();
   t.same(await verifyRecording(base, key.publicKey), { status: 'unfinished', chunks: 1, file: 'rec.cast', lastGoodOffset: 1000, unverifiedTail: 50, signature: 'missing' });
   file.close(key);
   t.same(await verifyRecording(base, key.publicKey), { status: 'intact', chunks: 2, bytes: 1050 });
+});
+
+t.test('chain lines wait for the sync of the cast: a crash before it leaves an intact prefix', async (t) => {
+  const base = join(t.testdir(), 'rec');
+  const file = new ChainedFile(base, { id: 'r-0004', chunkBytes: 1000, syncIntervalMs: 60 });
+  t.teardown(() => file.abandon());
+  for (let i = 0; i < 25; i++) file.write('y'.repeat(99));
+  t.equal(statSync(`${base}.cast`).size, 2000, 'closed chunks are written, the last 500 bytes still buffered');
+  await turn();
+  t.equal(statSync(`${base}.cast`).size, 2500, 'in the cast by the end of the turn');
+  t.same(chainEntries(base), [], 'the first chunks wait for the sync');
+  // What a gateway killed now leaves: every byte an unverified tail, nothing tampered.
+  t.same(await verifyRecording(base, key.publicKey), { status: 'unfinished', chunks: 0, file: 'rec.cast', lastGoodOffset: 0, unverifiedTail: 2500, signature: 'missing' });
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  t.same(chainEntries(base).map((e) => [e.offset, e.length]), [[0, 1000], [1000, 1000]], 'the timer syncs a quiet recording');
+  t.same(await verifyRecording(base, key.publicKey), { status: 'unfinished', chunks: 2, file: 'rec.cast', lastGoodOffset: 2000, unverifiedTail: 500, signature: 'missing' });
+  file.flushChunk();
+  t.same(await verifyRecording(base, key.publicKey), { status: 'unfinished', chunks: 3, file: 'rec.cast', lastGoodOffset: 2500, unverifiedTail: 0, signature: 'missing' });
+});
+
+t.test('syncBytes: a busy recording syncs without waiting for the interval', async (t) => {
+  const base = join(t.testdir(), 'rec');
+  const file = new ChainedFile(base, { id: 'r-0005', chunkBytes: 1000, syncIntervalMs: 60_000, syncBytes: 3000 });
+  for (let i = 0; i < 35; i++) file.write('y'.repeat(99));
+  t.same(chainEntries(base).map((e) => e.chunk), [1, 2, 3], 'synced once 3000 bytes of chunks waited');
+  t.equal(statSync(`${base}.cast`).size, 3000, 'the chunks they vouch for are in the cast');
+  file.close(key);
+  t.same(await verifyRecording(base, key.publicKey), { status: 'intact', chunks: 4, bytes: 3500 });
+});
+
+t.test('abandon() writes what is buffered and the chain lines of closed chunks', async (t) => {
+  const base = join(t.testdir(), 'rec');
+  const file = new ChainedFile(base, { id: 'r-0006', chunkBytes: 1000 });
+  for (let i = 0; i < 25; i++) file.write('y'.repeat(99));
+  file.abandon();
+  file.abandon();
+  t.throws(() => file.write('late'), /closed/);
+  t.same(await verifyRecording(base, key.publicKey), { status: 'unfinished', chunks: 2, file: 'rec.cast', lastGoodOffset: 2000, unverifiedTail: 500, signature: 'missing' });
+});
+
+t.test('a write that fails fails the recording: every later call throws, abandon() still closes', async (t) => {
+  const base = join(t.testdir(), 'rec');
+  const file = new ChainedFile(base, { id: 'r-0007', chunkBytes: 500, rotateBytes: 1000 });
+  writeFileSync(`${base}.1.cast`, ''); // the next part cannot be created
+  for (let i = 0; i < 10; i++) file.write('z'.repeat(99));
+  t.throws(() => file.write('z'), /EEXIST/, 'the write that needs the next part');
+  t.throws(() => file.write('z'), /EEXIST/, 'and every later one');
+  t.throws(() => file.flushChunk(), /EEXIST/);
+  t.throws(() => file.close(key), /EEXIST/);
+  file.abandon();
+  t.same(await verifyRecording(base, key.publicKey), { status: 'unfinished', chunks: 2, file: 'rec.cast', lastGoodOffset: 1000, unverifiedTail: 0, signature: 'missing' });
+});
+
+t.test('a disk full at the end of the turn or at the timer\'s sync is thrown by the next call, never by the timer', async (t) => {
+  const real = await import('node:fs');
+  let full = false;
+  const enospc = (): never => {
+    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  };
+  const { ChainedFile: MockedFile } = await t.mockImport<typeof import('../../../src/audit/recording/chain.js')>('../../../src/audit/recording/chain.js', {
+    'node:fs': { ...real, writeSync: (...args: Parameters<typeof real.writeSync>) => (full ? enospc() : real.writeSync(...args)) },
+  });
+  for (const when of ['turn', 'timer'] as const) {
+    const base = join(t.testdir(), when);
+    const file = new MockedFile(base, { id: 'r-0008', chunkBytes: 1000, syncIntervalMs: 30 });
+    for (let i = 0; i < (when === 'turn' ? 5 : 10); i++) file.write('y'.repeat(99));
+    full = true;
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    full = false;
+    t.throws(() => file.write('y'), /ENOSPC/, `${when}: the next write throws`);
+    t.throws(() => file.close(key), /ENOSPC/, `${when}: and so does close`);
+    file.abandon();
+    t.match(await verifyRecording(base, key.publicKey), { status: 'unfinished', chunks: 0, signature: 'missing' }, `${when}: unfinished`);
+  }
 });
