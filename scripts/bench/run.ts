@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only throughput|login|memory|aa|directory|syslog] [-- --write]`
+// `npm run bench [-- --quick] [-- --only throughput|login|memory|aa|directory|syslog|search] [-- --write]`
 //
 // Gatehouse against OpenSSH, side by side in one run, on 127.0.0.1 only:
 //   (a) throughput of one bulk session: direct, through Gatehouse, through an OpenSSH ProxyJump;
@@ -7,7 +7,8 @@
 //   (d) the latency of one AA plugin hook call through the sandbox (in-process, no sshd);
 //   (e) password logins per second with the first factor local, in LDAP (slapd), or OpenSSH's own;
 //   (f) audit events per second forwarded to a real rsyslog over TCP and TLS (in-process pipeline),
-//       and the gateway's login time with a syslog target configured and without.
+//       and the gateway's login time with a syslog target configured and without;
+//   (g) search latency over a connection database of 10,000 recorded sessions.
 // Prints a Markdown report on stdout (progress on stderr); `--write` also stores it in
 // docs/benchmarks.md. Every process it starts is stopped at the end, on failure and on Ctrl-C.
 import { writeFileSync } from 'node:fs';
@@ -30,8 +31,9 @@ import { measureAaHooks, type AaHookResult } from './aa-hook.js';
 import { measureDirectoryLogins, type DirectoryLoginResult } from './directory-login.js';
 import { measureLoginForwarding, measureSyslogRates, type ForwardingLoginResult, type SyslogRateResult } from './syslog.js';
 import { startTotpGatehouse } from './totp-login.js';
+import { measureSearch, type SearchResult } from './search.js';
 
-const parts = ['throughput', 'login', 'memory', 'aa', 'directory', 'syslog'] as const;
+const parts = ['throughput', 'login', 'memory', 'aa', 'directory', 'syslog', 'search'] as const;
 const SSH_PARTS: readonly Part[] = ['throughput', 'login', 'memory', 'directory', 'syslog'];
 const PINNED_KEX = 'curve25519-sha256';
 /** Machine busy % (all CPUs, 3 s) below which the machine counts as quiet enough to start. */
@@ -47,8 +49,8 @@ report.
 
   --quick        smoke run: 256 MiB transfers, 5 logins, 50/100 sessions, 1 round of throughput,
                  200 hook calls, 20,000 syslog events per transport
-  --only PARTS   throughput, login, memory, aa, directory and/or syslog (comma-separated; default
-                 all)
+  --only PARTS   throughput, login, memory, aa, directory, syslog and/or search (comma-separated;
+                 default all)
   --write        also write the report to docs/benchmarks.md
   --no-wait      start at once even if other processes keep the CPUs busy (by default the
                  bench waits up to 3 min, 30 s with --quick, for a quiet machine)
@@ -97,6 +99,9 @@ async function main(): Promise<number> {
     syslogRounds: quick ? 1 : 3,
     syslogLoginRuns: quick ? 5 : 60,
     settleMs: quick ? 2000 : 5000,
+    searchSessions: quick ? 2000 : 10_000,
+    searchRuns: quick ? 5 : 20,
+    searchCliRuns: quick ? 2 : 5,
     maxWaitQuietMs: values['no-wait'] ? 0 : quick ? 30_000 : 180_000,
   };
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
@@ -146,11 +151,13 @@ async function main(): Promise<number> {
   let directory: DirectoryLoginResult | undefined;
   let syslogRates: SyslogRateResult | undefined;
   let syslogLogin: ForwardingLoginResult | undefined;
+  let search: SearchResult | undefined;
 
   try {
     progress(`machine: ${machine.cpus} CPUs, ${machine.memoryGiB.toFixed(1)} GiB, node ${machine.node}, ${machine.openssh}, ssh2 binding ${machine.ssh2Binding}`);
     if (want('aa')) aa = await measureAaHooks(t, { calls: settings.hookCalls, warmup: 100, poolSize: 2, progress });
     if (want('syslog')) syslogRates = await measureSyslogRates(t, { events: settings.syslogEvents, rounds: settings.syslogRounds, progress });
+    if (want('search')) search = await measureSearch(t, { sessions: settings.searchSessions, runs: settings.searchRuns, cliRuns: settings.searchCliRuns, progress });
     if (SSH_PARTS.some(want) && process.getuid?.() !== 0) throw new Error('the benchmark needs root (it starts sshd and logs in as the gh-e2e test account)');
     if (want('directory')) directory = await measureDirectoryLogins(t, { concurrency: 4, seconds: quick ? 3 : 10, rounds: quick ? 1 : 3, progress });
     if (SSH_PARTS.some((part) => part !== 'directory' && want(part))) {
@@ -166,19 +173,22 @@ async function main(): Promise<number> {
         await bastion.authorizeKey(key.publicLine);
         const gw = await startGatehouse(t, { user: target.user, authorizedKey: key.publicLine });
         await target.authorizeKey(gw.upstreamPublicLine);
+        // The same gateway with a policy that records every exec (terminalOnly off): the cost of recording.
+        const recorded = want('throughput') ? await startGatehouse(t, { user: target.user, authorizedKey: key.publicLine, policy: { recording: { terminalOnly: false } } }) : undefined;
+        if (recorded) await target.authorizeKey(recorded.upstreamPublicLine);
         // One login per enrolled user: the warm-up and measured runs, and the first login below.
         const totp = await startTotpGatehouse(t, target, key.publicLine, settings.loginRuns + settings.loginWarmup + 1);
         // CPU accounting groups for the throughput runs (n/a where cgroups cannot be used).
         const groups = { client: CpuGroup.create(t, 'client', everything), relay: CpuGroup.create(t, 'relay', everything), target: CpuGroup.create(t, 'target', everything) };
         const cpuGroups =
-          groups.client && groups.relay && groups.target && groups.target.add(target.pid()!) && groups.relay.add(bastion.pid()!) && groups.relay.add(gw.pid)
+          groups.client && groups.relay && groups.target && groups.target.add(target.pid()!) && groups.relay.add(bastion.pid()!) && groups.relay.add(gw.pid) && (!recorded || groups.relay.add(recorded.pid))
             ? { client: groups.client, relay: groups.relay, target: groups.target }
             : undefined;
         if (!cpuGroups) progress('cpuacct cgroups unavailable: the CPU breakdown per process group will be n/a');
         progress(`bastion sshd on 127.0.0.1:${bastion.port}; gatehouse (pid ${gw.pid}) on 127.0.0.1:${gw.port}`);
 
         const direct = (conf: string): string[] => ['-F', conf, '-T', '-p', String(target.port), '-l', target.user, '--', '127.0.0.1'];
-        const viaGateway = (conf: string, sshd: TestSshd): string[] => viaGatehouse(conf, gw.port, `${sshd.user}@127.0.0.1:${sshd.port}`);
+        const viaGateway = (conf: string, sshd: TestSshd, port = gw.port): string[] => viaGatehouse(conf, port, `${sshd.user}@127.0.0.1:${sshd.port}`);
         const jump = (conf: string): string[] => ['-F', conf, '-T', '-J', `${bastion.user}@127.0.0.1:${bastion.port}`, '-p', String(target.port), '-l', target.user, '--', '127.0.0.1'];
         // Login: OpenSSH as it comes (its default key exchange is sntrup761x25519, which ssh2 and so
         // Gatehouse do not offer) and pinned to curve25519-sha256, which every Gatehouse leg uses.
@@ -194,12 +204,14 @@ async function main(): Promise<number> {
         const throughputPaths: SshPath[] = [
           { id: 'direct', label: 'direct', args: direct(pinnedConfig) },
           { id: 'gatehouse', label: 'Gatehouse', args: viaGateway(pinnedConfig, target) },
+          ...(recorded ? [{ id: 'gatehouse-recorded', label: 'Gatehouse, recorded', args: viaGateway(pinnedConfig, target, recorded.port) }] : []),
           { id: 'proxyjump', label: 'ProxyJump', args: jump(pinnedConfig) },
         ];
         pathInfo = [
           { id: 'direct', label: 'direct', how: 'OpenSSH `ssh` → target sshd (default key exchange)' },
           { id: 'direct-c25519', label: 'direct, curve25519', how: `the same with \`KexAlgorithms ${PINNED_KEX}\`` },
           { id: 'gatehouse', label: 'Gatehouse', how: '`ssh -p GW -l gh-e2e@127.0.0.1:TARGETPORT 127.0.0.1` → Gatehouse → target sshd' },
+          { id: 'gatehouse-recorded', label: 'Gatehouse, recorded', how: 'the same through a second Gatehouse whose policy records every exec (`recording.terminalOnly: false`): the stream goes into a signed asciicast recording as it passes (throughput only)' },
           { id: 'gatehouse-totp', label: 'Gatehouse + TOTP', how: 'the same through a second Gatehouse whose policy runs the built-in TOTP plugin (default.cfg), the code in the login name: `-l otp=CODE@gu=mfa-N@gh-e2e@127.0.0.1:TARGETPORT`, a new enrolled user per login (a code is accepted once per user)' },
           { id: 'proxyjump', label: 'ProxyJump', how: '`ssh -J gh-e2e@127.0.0.1:BASTIONPORT -p TARGETPORT 127.0.0.1` → bastion sshd (direct-tcpip) → target sshd (default key exchange)' },
           { id: 'proxyjump-c25519', label: 'ProxyJump, curve25519', how: `the same with \`KexAlgorithms ${PINNED_KEX}\` on both hops` },
@@ -220,7 +232,7 @@ async function main(): Promise<number> {
             bytes: settings.bytes,
             rounds: settings.rounds,
             directions: ['download', 'upload'],
-            gatewayPids: { gatehouse: gw.pid },
+            gatewayPids: { gatehouse: gw.pid, ...(recorded ? { 'gatehouse-recorded': recorded.pid } : {}) },
             ...(cpuGroups ? { groups: cpuGroups } : {}),
             progress,
           });
@@ -263,6 +275,7 @@ async function main(): Promise<number> {
           gateway.warnings.push(`The gateway logged ${problems.length} warning/error line(s) during throughput/login: ${kinds.map((k) => `"${k}"`).join(', ')}.`);
         }
         gateway.stop = await gw.stop();
+        await recorded?.stop();
         await totp.gw.stop();
       }
 
@@ -338,6 +351,7 @@ async function main(): Promise<number> {
     ...(directory ? { directory } : {}),
     ...(syslogRates ? { syslogRates } : {}),
     ...(syslogLogin ? { syslogLogin } : {}),
+    ...(search ? { search } : {}),
     memorySettleMs: settings.settleMs,
     gateway,
     background,

@@ -77,6 +77,11 @@ END;
 export interface OpenOptions {
   /** The CLI only reads: it never creates the file or changes the schema. */
   readOnly?: boolean;
+  /**
+   * Filling a new database in one go (a benchmark, a rebuild): no fsync and the rollback journal in memory,
+   * a hundred times faster, and a crash meanwhile leaves a file to throw away. Never for the gateway's own.
+   */
+  bulkLoad?: boolean;
 }
 
 export class SqliteConnectionDatabase {
@@ -93,6 +98,7 @@ export class SqliteConnectionDatabase {
     const database = new SqliteConnectionDatabase(db);
     try {
       db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON;`);
+      if (options.bulkLoad) db.exec('PRAGMA synchronous = OFF; PRAGMA journal_mode = MEMORY;');
       database.#migrate(path, options.readOnly ?? false);
     } catch (err) {
       db.close();
