@@ -12,6 +12,8 @@
 // Prints a Markdown report on stdout (progress on stderr); `--write` also stores it in
 // docs/benchmarks.md. Every process it starts is stopped at the end, on failure and on Ctrl-C.
 import { writeFileSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeBenchKey } from './client-key.js';
@@ -65,6 +67,12 @@ function unexpectedWarning(line: Record<string, unknown>): boolean {
   return Number(line.level) >= 40;
 }
 
+/** A recording gateway's recordings, deleted between runs: a recorded 1 GiB of zeros is several GiB of cast. */
+async function removeRecordings(dataDir: string): Promise<void> {
+  const directory = join(dataDir, 'recordings');
+  for (const name of await readdir(directory).catch(() => [])) await rm(join(directory, name), { force: true });
+}
+
 function progressLogger(started: number): (line: string) => void {
   return (line) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
 }
@@ -89,6 +97,7 @@ async function main(): Promise<number> {
   const quick = Boolean(values.quick);
   const settings = {
     bytes: quick ? 256 * 2 ** 20 : 2 ** 30,
+    terminalBytes: quick ? 32 * 2 ** 20 : 128 * 2 ** 20,
     rounds: quick ? 1 : 5,
     loginRuns: quick ? 5 : 30,
     loginWarmup: 2,
@@ -173,15 +182,16 @@ async function main(): Promise<number> {
         await bastion.authorizeKey(key.publicLine);
         const gw = await startGatehouse(t, { user: target.user, authorizedKey: key.publicLine });
         await target.authorizeKey(gw.upstreamPublicLine);
-        // The same gateway with a policy that records every exec (terminalOnly off): the cost of recording.
+        // The cost of recording: the same gateway recording every exec (terminalOnly off), and recording nothing.
         const recorded = want('throughput') ? await startGatehouse(t, { user: target.user, authorizedKey: key.publicLine, policy: { recording: { terminalOnly: false } } }) : undefined;
-        if (recorded) await target.authorizeKey(recorded.upstreamPublicLine);
+        const unrecorded = want('throughput') ? await startGatehouse(t, { user: target.user, authorizedKey: key.publicLine, policy: { recording: { enabled: false } } }) : undefined;
+        for (const extra of [recorded, unrecorded]) if (extra) await target.authorizeKey(extra.upstreamPublicLine);
         // One login per enrolled user: the warm-up and measured runs, and the first login below.
         const totp = await startTotpGatehouse(t, target, key.publicLine, settings.loginRuns + settings.loginWarmup + 1);
         // CPU accounting groups for the throughput runs (n/a where cgroups cannot be used).
         const groups = { client: CpuGroup.create(t, 'client', everything), relay: CpuGroup.create(t, 'relay', everything), target: CpuGroup.create(t, 'target', everything) };
         const cpuGroups =
-          groups.client && groups.relay && groups.target && groups.target.add(target.pid()!) && groups.relay.add(bastion.pid()!) && groups.relay.add(gw.pid) && (!recorded || groups.relay.add(recorded.pid))
+          groups.client && groups.relay && groups.target && groups.target.add(target.pid()!) && groups.relay.add(bastion.pid()!) && groups.relay.add(gw.pid) && [recorded, unrecorded].every((extra) => !extra || groups.relay!.add(extra.pid))
             ? { client: groups.client, relay: groups.relay, target: groups.target }
             : undefined;
         if (!cpuGroups) progress('cpuacct cgroups unavailable: the CPU breakdown per process group will be n/a');
@@ -205,13 +215,15 @@ async function main(): Promise<number> {
           { id: 'direct', label: 'direct', args: direct(pinnedConfig) },
           { id: 'gatehouse', label: 'Gatehouse', args: viaGateway(pinnedConfig, target) },
           ...(recorded ? [{ id: 'gatehouse-recorded', label: 'Gatehouse, recorded', args: viaGateway(pinnedConfig, target, recorded.port) }] : []),
+          ...(unrecorded ? [{ id: 'gatehouse-unrecorded', label: 'Gatehouse, unrecorded', args: viaGateway(pinnedConfig, target, unrecorded.port) }] : []),
           { id: 'proxyjump', label: 'ProxyJump', args: jump(pinnedConfig) },
         ];
         pathInfo = [
           { id: 'direct', label: 'direct', how: 'OpenSSH `ssh` → target sshd (default key exchange)' },
           { id: 'direct-c25519', label: 'direct, curve25519', how: `the same with \`KexAlgorithms ${PINNED_KEX}\`` },
           { id: 'gatehouse', label: 'Gatehouse', how: '`ssh -p GW -l gh-e2e@127.0.0.1:TARGETPORT 127.0.0.1` → Gatehouse → target sshd' },
-          { id: 'gatehouse-recorded', label: 'Gatehouse, recorded', how: 'the same through a second Gatehouse whose policy records every exec (`recording.terminalOnly: false`): the stream goes into a signed asciicast recording as it passes (throughput only)' },
+          { id: 'gatehouse-recorded', label: 'Gatehouse, recorded', how: 'the same through a second Gatehouse whose policy records every exec (`recording.terminalOnly: false`): the stream goes into a signed asciicast recording as it passes (throughput only; the bench deletes each recording after its run)' },
+          { id: 'gatehouse-unrecorded', label: 'Gatehouse, unrecorded', how: 'the same through a third Gatehouse that records nothing (`recording.enabled: false`); the default policy (Gatehouse) records terminals only (throughput only)' },
           { id: 'gatehouse-totp', label: 'Gatehouse + TOTP', how: 'the same through a second Gatehouse whose policy runs the built-in TOTP plugin (default.cfg), the code in the login name: `-l otp=CODE@gu=mfa-N@gh-e2e@127.0.0.1:TARGETPORT`, a new enrolled user per login (a code is accepted once per user)' },
           { id: 'proxyjump', label: 'ProxyJump', how: '`ssh -J gh-e2e@127.0.0.1:BASTIONPORT -p TARGETPORT 127.0.0.1` → bastion sshd (direct-tcpip) → target sshd (default key exchange)' },
           { id: 'proxyjump-c25519', label: 'ProxyJump, curve25519', how: `the same with \`KexAlgorithms ${PINNED_KEX}\` on both hops` },
@@ -231,8 +243,13 @@ async function main(): Promise<number> {
           throughput = await measureThroughput(throughputPaths, {
             bytes: settings.bytes,
             rounds: settings.rounds,
-            directions: ['download', 'upload'],
-            gatewayPids: { gatehouse: gw.pid, ...(recorded ? { 'gatehouse-recorded': recorded.pid } : {}) },
+            terminalBytes: settings.terminalBytes,
+            directions: ['download', 'upload', 'terminal'],
+            gatewayPids: { gatehouse: gw.pid, ...(recorded ? { 'gatehouse-recorded': recorded.pid } : {}), ...(unrecorded ? { 'gatehouse-unrecorded': unrecorded.pid } : {}) },
+            afterRun: async (path) => {
+              const owner = path === 'gatehouse-recorded' ? recorded : path === 'gatehouse' ? gw : undefined;
+              if (owner) await removeRecordings(owner.dataDir);
+            },
             ...(cpuGroups ? { groups: cpuGroups } : {}),
             progress,
           });
@@ -276,6 +293,7 @@ async function main(): Promise<number> {
         }
         gateway.stop = await gw.stop();
         await recorded?.stop();
+        await unrecorded?.stop();
         await totp.gw.stop();
       }
 
@@ -341,6 +359,7 @@ async function main(): Promise<number> {
     legs,
     pinnedKex: PINNED_KEX,
     bytes: settings.bytes,
+    terminalBytes: settings.terminalBytes,
     rounds: settings.rounds,
     ...(throughput ? { throughput } : {}),
     loginRuns: settings.loginRuns,

@@ -1,5 +1,6 @@
-// (a) Bulk throughput through one session: `ssh … 'head -c N /dev/zero' > /dev/null` (download)
-// and `head -c N /dev/zero | ssh … 'cat > /dev/null'` (upload), every path once per round, the
+// (a) Bulk throughput through one session: `ssh … 'head -c N /dev/zero' > /dev/null` (download),
+// `head -c N /dev/zero | ssh … 'cat > /dev/null'` (upload) and `ssh -tt … 'head -c N /dev/urandom |
+// base64 -w 76'` (terminal: text through a pty, what a recorded shell carries), every path once per round, the
 // order rotated each round. CPU time is attributed to the client side (ssh, the jump ssh, head),
 // the relay (the gateway, or the bastion sshd with its session processes) and the target sshd
 // (with its session processes and head/cat), each a cpuacct group (cpu-group.ts).
@@ -9,7 +10,7 @@ import { cpuSeconds } from './gatehouse-process.js';
 import { checkRun, timedSsh, timedUpload, type SshPath } from './ssh-run.js';
 import { rotate, sleep } from './stats.js';
 
-export type Direction = 'download' | 'upload';
+export type Direction = 'download' | 'upload' | 'terminal';
 
 export interface CpuBreakdown {
   /** ssh (and the jump ssh, head, sh). NaN without CPU groups. */
@@ -43,12 +44,22 @@ export interface CpuGroups {
 
 export interface ThroughputOptions {
   bytes: number;
+  /** Random bytes the terminal direction base64-encodes through the pty (its output is 4/3 of them and more). */
+  terminalBytes: number;
   rounds: number;
   directions: Direction[];
   /** The gateway process serving each Gatehouse path, by path id. */
   gatewayPids: Record<string, number>;
   groups?: CpuGroups;
+  /** Runs after each transfer (the bench removes what a recording gateway wrote, so the disk does not fill). */
+  afterRun?: (path: string) => Promise<void>;
   progress: (line: string) => void;
+}
+
+/** The command's output in bytes as the client receives it: base64 lines of 76 characters, `\n` turned into `\r\n` by the pty. */
+export function terminalOutputBytes(randomBytes: number): number {
+  const text = Math.ceil(randomBytes / 3) * 4;
+  return text + 2 * Math.ceil(text / 76);
 }
 
 export async function measureThroughput(paths: SshPath[], o: ThroughputOptions): Promise<ThroughputSample[]> {
@@ -70,7 +81,10 @@ export async function measureThroughput(paths: SshPath[], o: ThroughputOptions):
         const run =
           direction === 'download'
             ? await timedSsh(p, `head -c ${o.bytes} /dev/zero`, timeoutMs, [], g?.client)
-            : await timedUpload(p, o.bytes, 'cat > /dev/null', timeoutMs, g?.client);
+            : direction === 'upload'
+              ? await timedUpload(p, o.bytes, 'cat > /dev/null', timeoutMs, g?.client)
+              : await timedSsh({ ...p, args: p.args.map((a) => (a === '-T' ? '-tt' : a)) }, `head -c ${o.terminalBytes} /dev/urandom | base64 -w 76`, timeoutMs, [], g?.client);
+        await o.afterRun?.(p.id);
         await sleep(300); // the session's processes exit on both sides before the next run
         const cpu: CpuBreakdown = {
           client: groupSeconds(g?.client) - before.client,
@@ -79,8 +93,9 @@ export async function measureThroughput(paths: SshPath[], o: ThroughputOptions):
           machine: busySince(before.machine),
           ...(gwPid !== undefined ? { gateway: cpuSeconds(gwPid) - before.gateway } : {}),
         };
-        checkRun(p, `${direction} of ${o.bytes} bytes`, run);
-        const sample: ThroughputSample = { path: p.id, direction, round, ms: run.ms, mbps: o.bytes / 1e6 / (run.ms / 1000), cpu };
+        const moved = direction === 'terminal' ? terminalOutputBytes(o.terminalBytes) : o.bytes;
+        checkRun(p, `${direction} of ${moved} bytes`, run);
+        const sample: ThroughputSample = { path: p.id, direction, round, ms: run.ms, mbps: moved / 1e6 / (run.ms / 1000), cpu };
         samples.push(sample);
         o.progress(
           `${direction} round ${round + 1}/${o.rounds} ${p.id}: ${(run.ms / 1000).toFixed(2)} s, ${sample.mbps.toFixed(0)} MB/s; ` +
