@@ -86,6 +86,12 @@ export async function main(argv: string[]): Promise<number> {
   return command(argv.slice(1));
 }
 
+// A reader that stops early (`gatehouse search --json | head`) is not an error: end quietly, as a shell tool would.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(process.exitCode ?? 0);
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
