@@ -14,6 +14,7 @@ import { exportCommand } from './export.js';
 import { replayCommand } from './replay.js';
 import { sessionsCommand } from './sessions.js';
 import { searchCommand } from './search.js';
+import { consoleCommand } from './console.js';
 
 export const usage = `Usage: gatehouse <command> [options]
 
@@ -23,6 +24,7 @@ Commands:
   serve                 run the gateway (creates the data directory and the default configuration)
   config show|validate|apply|history|diff|rollback
                         the versioned configuration store
+  console               the serial console: first-boot wizard, then the menu (--device /dev/ttyS0)
   seal, unseal          lock the appliance against remote changes, or lift it (console only)
   credstore init|status|unlock|lock|passwd|add|list|remove
                         the encrypted local credential store
@@ -69,6 +71,7 @@ const commands: Record<string, Command> = {
   replay: replayCommand,
   sessions: sessionsCommand,
   search: searchCommand,
+  console: consoleCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -224,6 +224,8 @@ const network = z
       .default([]),
     dns: z.array(ipAddress).default([]),
     ntp: z.array(z.string().min(1)).default([]),
+    /** An IANA zone name (Europe/Berlin); the console checks it exists in the appliance's zoneinfo. */
+    timeZone: z.string().regex(/^[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/, 'expected a time zone name such as Europe/Berlin or UTC').default('UTC'),
   })
   .strict();
 
@@ -231,6 +233,10 @@ const consoleSettings = z
   .object({
     device: z.string().default('/dev/ttyS0'),
     baudRate: z.number().int().positive().default(115200),
+    /** The console administrator's password (set by the first-boot wizard); absent: the appliance is not set up yet. */
+    adminPasswordHash: z.string().startsWith('$scrypt$', 'expected an scrypt hash set by the console').optional(),
+    /** Minutes without a keystroke after which the console locks (asks the password again). */
+    idleTimeoutMinutes: z.number().int().min(1).max(24 * 60).default(15),
   })
   .strict();
 

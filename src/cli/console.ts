@@ -1,0 +1,205 @@
+// `gatehouse console [--device /dev/ttyS0] [--baud 115200]`: the appliance's serial console. On a
+// configuration that has not been set up (no console administrator password) it runs the first-boot wizard,
+// then the menu. Without --device it uses this process's own terminal. One console at a time: a second one
+// is told which process holds the console and exits.
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import si from 'systeminformation';
+import type { ChangeOrigin } from '../config/sealed.js';
+import type { ApplianceControl } from '../console/appliance.js';
+import { runMenu } from '../console/menu.js';
+import { openSerialConsole } from '../console/serial.js';
+import { ConsoleClosed, ConsoleTerminal, type ConsoleIo } from '../console/terminal.js';
+import { changeNetwork, runWizard } from '../console/wizard.js';
+import { loadOrCreateKey } from '../gateway/ssh/host-key.js';
+import { applyOsSettings } from '../system/os-settings.js';
+import { listInterfaces } from '../system/interfaces.js';
+import { isProcessAlive } from '../system/process.js';
+import { callControl, controlSocketPath, type ControlRequest } from '../system/control-socket.js';
+import { cliAudit, reportCommit } from './audit.js';
+import { send } from './credstore.js';
+import { changeAuthor, changeOrigin } from './origin.js';
+import { dataDirectory } from './paths.js';
+import { openConfigStore } from './stores.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const help = `Usage: gatehouse console [--device PATH] [--baud N] [--root DIR] [--data DIR]
+
+The appliance console: the first-boot wizard when the appliance is not set up yet (no console
+administrator password), then the menu (status, network, credential store, seal/unseal, sessions,
+events, reboot, shutdown) behind the administrator's password.
+
+  --device PATH   a serial port (e.g. /dev/ttyS0; 8N1); default: this terminal
+  --baud N        its speed (default 115200)
+  --root DIR      where network, host name and time files are written (default /; tests use a
+                  temporary directory). Services are reloaded only when DIR is /.
+  --data DIR      the data directory (default: GATEHOUSE_DATA or ./var)
+
+Changes made here have origin "console" when --device is given or this terminal is a local console;
+they are the only way to unseal the appliance.
+`;
+
+export async function consoleCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { device: { type: 'string' }, baud: { type: 'string' }, root: { type: 'string' }, data: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const baudRate = Number(values.baud ?? 115200);
+  if (!Number.isInteger(baudRate) || baudRate < 50 || baudRate > 4_000_000) throw new Error('--baud must be a whole number of bits per second, e.g. 115200');
+  const dataDir = dataDirectory(values.data);
+  const root = values.root ?? '/';
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const release = holdConsoleLock(dataDir);
+  if (typeof release === 'string') {
+    process.stderr.write(`gatehouse console: ${release}\n`);
+    return 1;
+  }
+  const serial = values.device ? await openSerialConsole({ device: values.device, baudRate }) : undefined;
+  const io: ConsoleIo = serial ?? { input: process.stdin, output: process.stdout };
+  const origin: ChangeOrigin = values.device ? 'console' : changeOrigin();
+  if (!serial && process.stdin.isTTY) process.stdin.setRawMode(true);
+  const store = await openConfigStore(dataDir);
+  const term = new ConsoleTerminal(io, { idleTimeoutMs: store.current().config.console.idleTimeoutMinutes * 60_000 });
+  const appliance = applianceOn(dataDir, root, origin);
+  try {
+    if (!store.current().config.console.adminPasswordHash) await runWizard(term, appliance);
+    await runMenu(term, appliance, { networkSettings: (t) => changeNetwork(t, appliance) });
+    return 0;
+  } catch (err) {
+    if (err instanceof ConsoleClosed) return 0;
+    throw err;
+  } finally {
+    term.close();
+    if (!serial && process.stdin.isTTY) process.stdin.setRawMode(false);
+    await serial?.close();
+    release();
+  }
+}
+
+/** Takes `<data>/console.lock` (our pid); a stale lock of a dead process is taken over. Returns why not, or the release. */
+function holdConsoleLock(dataDir: string): (() => void) | string {
+  const file = join(dataDir, 'console.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => {
+        if (readFileSync(file, 'utf8') === String(process.pid)) unlinkSync(file);
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(readFileSync(file, 'utf8'));
+      if (Number.isInteger(holder) && holder > 0 && isProcessAlive(holder)) return `another console (pid ${holder}) is in use; only one console runs at a time`;
+      unlinkSync(file);
+    }
+  }
+  return 'could not take the console lock';
+}
+
+function applianceOn(dataDir: string, root: string, origin: ChangeOrigin): ApplianceControl {
+  const author = `console:${changeAuthor()}`;
+  const control = async (request: ControlRequest): Promise<Record<string, unknown>> => {
+    let answer;
+    try {
+      answer = await callControl(controlSocketPath(dataDir), request);
+    } catch (err) {
+      if (/not running/.test((err as Error).message)) throw new Error('the gateway is not running');
+      throw err;
+    }
+    if (!answer.ok) throw new Error(answer.error);
+    return answer;
+  };
+  return {
+    current: async () => (await openConfigStore(dataDir)).current(),
+    commit: async (config, message) => {
+      const committed = await (await openConfigStore(dataDir)).commit({ origin, author, message, config });
+      reportCommit(dataDir, committed, 'console');
+      return committed;
+    },
+    setSealed: async (sealed) => {
+      const store = await openConfigStore(dataDir);
+      const committed = sealed ? await store.seal(origin, author) : await store.unseal(origin, author);
+      cliAudit(dataDir).emit(sealed ? 'appliance-sealed' : 'appliance-unsealed', { version: committed.version, author, origin });
+      return committed;
+    },
+    credentialStore: async () => {
+      const status = await send(dataDir, { op: 'credstore-status' });
+      const exists = status.exists !== false && status.mode !== undefined;
+      return { exists, ...(exists ? { mode: status.mode as 'appliance-key' | 'passphrase', parts: Number(status.parts ?? 1), unlocked: status.unlocked === true } : {}) };
+    },
+    initCredentialStore: async (parts) => void (await send(dataDir, { op: 'credstore-init', origin, ...(parts ? { parts } : {}) })),
+    unlockCredentialStore: async (parts) => void (await control({ op: 'credstore-unlock', origin, ...(parts ? { parts } : {}) })),
+    lockCredentialStore: async () => void (await control({ op: 'credstore-lock', origin })),
+    sessions: async () => {
+      const list = (await control({ op: 'sessions-list' })).sessions as { sessionId: string; gatewayUser: string | null; serverUser: string | null; target: string | null; clientIp: string; startedAt: string }[];
+      return list.map((s) => ({ id: s.sessionId, line: `${s.sessionId} ${s.gatewayUser ?? '-'} -> ${s.serverUser ?? '-'}@${s.target ?? '-'} from ${s.clientIp} since ${s.startedAt.slice(11, 19)}` }));
+    },
+    killSession: async (id, reason) => void (await control({ op: 'sessions-kill', id, reason, origin })),
+    recentEvents: (count) => recentEvents(dataDir, count),
+    hostKeyFingerprints: async () => [(await loadOrCreateKey(join(dataDir, 'ssh_host_ed25519_key'), 'gatehouse host key')).fingerprint],
+    applyOsSettings: async (settings) => (await applyOsSettings(settings, { root, reload: root === '/' })).written,
+    interfaces: async () =>
+      (await listInterfaces()).filter((i) => !i.loopback).map((i) => ({ name: i.name, description: `${i.name} ${i.mac || ''} ${i.up ? 'up' : 'down'} ${i.addresses.join(' ')}`.replace(/\s+/g, ' ').trim() })),
+    status: () => statusLines(dataDir, control),
+    power: async (action) => {
+      if (root !== '/') throw new Error(`not the appliance (--root ${root}): ${action} refused`);
+      const { execFile } = await import('node:child_process');
+      await new Promise<void>((resolve, reject) => execFile('systemctl', [action], (err) => (err ? reject(err) : resolve())));
+    },
+  };
+}
+
+/** The newest security events of the journal (`<data>/audit/journal/`), one line each, newest last. */
+async function recentEvents(dataDir: string, count: number): Promise<string[]> {
+  const directory = join(dataDir, 'audit', 'journal');
+  const segments = (await readdir(directory).catch(() => [] as string[])).sort();
+  const lines: string[] = [];
+  for (let i = segments.length - 1; i >= 0 && lines.length < count; i--) {
+    const text = await readFile(join(directory, segments[i]!), 'utf8').catch(() => '');
+    lines.unshift(...text.split('\n').filter(Boolean));
+  }
+  return lines.slice(-count).map((line) => {
+    try {
+      const entry = JSON.parse(line) as { time: string; eventId: string; fields: Record<string, unknown> };
+      const detail = Object.entries(entry.fields).filter(([, v]) => v !== null).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+      return `${entry.time.slice(0, 19).replace('T', ' ')} ${entry.eventId} ${detail}`.slice(0, 79);
+    } catch {
+      return '(unreadable entry)';
+    }
+  });
+}
+
+async function statusLines(dataDir: string, control: (request: ControlRequest) => Promise<Record<string, unknown>>): Promise<string[]> {
+  const [load, memory, disks, time, osInfo] = await Promise.all([si.currentLoad(), si.mem(), si.fsSize(), Promise.resolve(si.time()), si.osInfo()]);
+  const store = await openConfigStore(dataDir);
+  const gateway = await control({ op: 'sessions-list' }).then(
+    (answer) => `running, ${(answer.sessions as unknown[]).length} active session(s)`,
+    (err: Error) => err.message,
+  );
+  const credstore = await send(dataDir, { op: 'credstore-status' }).then(
+    (s) => (s.mode ? `${String(s.mode)}, ${s.unlocked ? 'unlocked' : 'LOCKED'}` : 'not created'),
+    (err: Error) => `unknown (${err.message})`,
+  );
+  const interfaces = (await listInterfaces()).filter((i) => !i.loopback).map((i) => `${i.name} ${i.up ? 'up' : 'down'} ${i.addresses.join(' ')}`.trim());
+  const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+  return [
+    `Host        ${os.hostname()}  ${osInfo.distro} ${osInfo.release}, Linux ${osInfo.kernel}`,
+    `Uptime      ${Math.floor(time.uptime / 3600)} h ${Math.floor((time.uptime % 3600) / 60)} min`,
+    `CPU         ${os.cpus().length} x ${load.currentLoad.toFixed(0)}% busy`,
+    `Memory      ${gib(memory.active)} used of ${gib(memory.total)}`,
+    ...disks.slice(0, 4).map((d) => `Disk        ${d.mount} ${gib(d.used)} of ${gib(d.size)} (${d.use.toFixed(0)}%)`),
+    ...interfaces.map((line) => `Network     ${line}`),
+    `Gatehouse   ${VERSION}, node ${process.version}; gateway ${gateway}`,
+    `Config      version ${store.current().version}, ${store.current().sealed ? 'SEALED' : 'not sealed'}`,
+    `Credentials ${credstore}`,
+  ].map((line) => line.slice(0, 79));
+}

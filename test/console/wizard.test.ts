@@ -1,0 +1,44 @@
+// The wizard's pure parts: the password rule, the configuration its answers make (only what it asked
+// changes, and the result is a valid configuration), and a summary without secrets.
+import t from 'tap';
+import { embeddedDefaultConfig, validateConfig } from '../../src/config/load.js';
+import { checkAdminPassword, configFromAnswers, summary, type WizardAnswers } from '../../src/console/wizard.js';
+
+const answers: WizardAnswers = {
+  adminPasswordHash: '$scrypt$N=16384,r=8,p=1$c2FsdA$aGFzaA',
+  os: { hostname: 'gw1', interfaces: [{ name: 'eth0', dhcp: false, address: '192.0.2.10/24', gateway: '192.0.2.1' }], dns: ['192.0.2.53'], ntp: ['ntp.example.net'], timeZone: 'Europe/Berlin' },
+  credentialStore: { parts: ['first secret part', 'second secret part'] },
+  syslog: { host: 'logs.example.net', port: 6514, transport: 'tls' },
+  listen: { address: '0.0.0.0', port: 22 },
+};
+
+t.test('the administrator password rule', async (t) => {
+  t.equal(checkAdminPassword('Sh0rt!'), 'at least 12 characters');
+  t.match(checkAdminPassword('onlylowercaseletters'), /mix at least two/);
+  t.equal(checkAdminPassword('lowercase-and-dashes'), undefined);
+  t.equal(checkAdminPassword('Correct-Horse-42'), undefined);
+  t.equal(checkAdminPassword('x'.repeat(1025) + 'A'), 'at most 1024 characters');
+});
+
+t.test('the answers make a valid configuration and change only what was asked', async (t) => {
+  const current = validateConfig(embeddedDefaultConfig);
+  const config = validateConfig(configFromAnswers(current, answers));
+  t.match(config.network, { hostname: 'gw1', dns: ['192.0.2.53'], ntp: ['ntp.example.net'], timeZone: 'Europe/Berlin', interfaces: [{ name: 'eth0', dhcp: false, address: '192.0.2.10/24' }] });
+  t.equal(config.console.adminPasswordHash, answers.adminPasswordHash);
+  t.match(config.syslogTargets, [{ name: 'syslog', host: 'logs.example.net', port: 6514, transport: 'tls' }]);
+  t.same(config.connectionPolicies[0]!.listen, { address: '0.0.0.0', port: 22 });
+  t.same({ ...config.connectionPolicies[0], listen: undefined }, { ...current.connectionPolicies[0], listen: undefined }, 'the rest of the policy is kept');
+  t.same(config.users, current.users);
+  const { syslog: _none, ...withoutSyslog } = answers;
+  t.same(validateConfig(configFromAnswers(current, withoutSyslog)).syslogTargets, [], 'no syslog answer: no target');
+});
+
+t.test('the summary shows every answer and no secret', async (t) => {
+  const text = summary(answers).join('\n');
+  t.match(text, /Network +eth0: 192\.0\.2\.10\/24 via 192\.0\.2\.1/);
+  t.match(text, /Credential store +new, master passphrase in 2 part\(s\)/);
+  t.match(text, /Syslog +tls:\/\/logs\.example\.net:6514/);
+  t.match(text, /Gateway listens +0\.0\.0\.0:22/);
+  t.notOk(/secret part|scrypt/.test(text));
+  t.ok(summary(answers).every((line) => line.length <= 79), 'fits 80 columns');
+});
