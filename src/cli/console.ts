@@ -3,7 +3,8 @@
 // then the menu. Without --device it uses this process's own terminal. One console at a time: a second one
 // is told which process holds the console and exits.
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -70,9 +71,11 @@ export async function consoleCommand(args: string[]): Promise<number> {
   const term = new ConsoleTerminal(io, { idleTimeoutMs: store.current().config.console.idleTimeoutMinutes * 60_000 });
   const appliance = applianceOn(dataDir, root, origin);
   try {
-    if (!store.current().config.console.adminPasswordHash) await runWizard(term, appliance);
-    await runMenu(term, appliance, { networkSettings: (t) => changeNetwork(t, appliance) });
-    return 0;
+    // The menu returns only after a factory reset: the appliance is then set up again.
+    for (;;) {
+      if (!(await appliance.current()).config.console.adminPasswordHash) await runWizard(term, appliance);
+      await runMenu(term, appliance, { networkSettings: (t) => changeNetwork(t, appliance) });
+    }
   } catch (err) {
     if (err instanceof ConsoleClosed) return 0;
     throw err;
@@ -150,12 +153,27 @@ function applianceOn(dataDir: string, root: string, origin: ChangeOrigin): Appli
     interfaces: async () =>
       (await listInterfaces()).filter((i) => !i.loopback).map((i) => ({ name: i.name, description: `${i.name} ${i.mac || ''} ${i.up ? 'up' : 'down'} ${i.addresses.join(' ')}`.replace(/\s+/g, ' ').trim() })),
     status: () => statusLines(dataDir, control),
+    factoryReset: async () => {
+      const gatewayRunning = await callControl(controlSocketPath(dataDir), { op: 'sessions-list' }).then(
+        () => true,
+        (err: Error) => !/not running/.test(err.message),
+      );
+      if (gatewayRunning) {
+        if (root !== '/') throw new Error('the gateway is running: stop it first (its keys and stores are in use); nothing was erased');
+        await systemctl(['stop', 'gatehouse']);
+      }
+      for (const name of await readdir(dataDir)) if (name !== 'console.lock') await rm(join(dataDir, name), { recursive: true, force: true });
+      cliAudit(dataDir).emit('factory-reset', { origin });
+    },
     power: async (action) => {
       if (root !== '/') throw new Error(`not the appliance (--root ${root}): ${action} refused`);
-      const { execFile } = await import('node:child_process');
-      await new Promise<void>((resolve, reject) => execFile('systemctl', [action], (err) => (err ? reject(err) : resolve())));
+      await systemctl([action]);
     },
   };
+}
+
+function systemctl(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => execFile('systemctl', args, (err, _out, stderr) => (err ? reject(new Error(`systemctl ${args.join(' ')}: ${stderr.trim() || err.message}`)) : resolve())));
 }
 
 /** The newest security events of the journal (`<data>/audit/journal/`), one line each, newest last. */

@@ -41,6 +41,12 @@ export interface ApplianceControl {
   status(): Promise<string[]>;
   /** Interfaces the box has, for the network step. */
   interfaces(): Promise<{ name: string; description: string }[]>;
+  /**
+   * Erases the data directory (configuration, credential store, host keys, recordings, events): the appliance
+   * is as delivered and the wizard runs next. Refused while the gateway runs, except on the appliance, where
+   * the gateway service is stopped first.
+   */
+  factoryReset(): Promise<void>;
   /** Reboots or powers off the appliance (only where it runs as the appliance). */
   power(action: 'reboot' | 'poweroff'): Promise<void>;
 }

@@ -34,14 +34,16 @@ const ITEMS: { label: string; value: Action }[] = [
   { label: 'Log out', value: 'logout' },
 ];
 
-/** Logs in and runs the menu until the administrator logs out; locks on idle and logs in again. */
+/**
+ * Logs in and runs the menu; after a log-out or an idle lock it asks the password again. Returns only after a
+ * factory reset (the caller runs the wizard next).
+ */
 export async function runMenu(term: ConsoleTerminal, appliance: ApplianceControl, options: MenuOptions): Promise<void> {
   for (;;) {
     await login(term, appliance, options);
     try {
-      if ((await menuLoop(term, appliance, options)) === 'logout') {
-        term.write('\nLogged out.\n\n');
-      }
+      if ((await menuLoop(term, appliance, options)) === 'reset') return;
+      term.write('\nLogged out.\n\n');
     } catch (err) {
       if (!(err instanceof ConsoleIdle)) throw err;
       term.write('\n\nThe console was idle: locked.\n\n');
@@ -69,7 +71,7 @@ async function login(term: ConsoleTerminal, appliance: ApplianceControl, options
   }
 }
 
-async function menuLoop(term: ConsoleTerminal, appliance: ApplianceControl, options: MenuOptions): Promise<'logout'> {
+async function menuLoop(term: ConsoleTerminal, appliance: ApplianceControl, options: MenuOptions): Promise<'logout' | 'reset'> {
   for (;;) {
     term.write('\n');
     let action: Action;
@@ -81,7 +83,7 @@ async function menuLoop(term: ConsoleTerminal, appliance: ApplianceControl, opti
     }
     if (action === 'logout') return 'logout';
     try {
-      await perform(action, term, appliance, options);
+      if ((await perform(action, term, appliance, options)) === 'reset') return 'reset';
     } catch (err) {
       if (err instanceof ConsoleInterrupt) {
         term.write('\n(back to the menu)\n');
@@ -93,7 +95,7 @@ async function menuLoop(term: ConsoleTerminal, appliance: ApplianceControl, opti
   }
 }
 
-async function perform(action: Exclude<Action, 'logout'>, term: ConsoleTerminal, appliance: ApplianceControl, options: MenuOptions): Promise<void> {
+async function perform(action: Exclude<Action, 'logout'>, term: ConsoleTerminal, appliance: ApplianceControl, options: MenuOptions): Promise<'reset' | void> {
   switch (action) {
     case 'status':
       for (const line of await appliance.status()) term.write(`${line}\n`);
@@ -124,8 +126,9 @@ async function perform(action: Exclude<Action, 'logout'>, term: ConsoleTerminal,
         term.write('Not confirmed: nothing erased.\n');
         return;
       }
-      term.write('Factory reset comes with the bootable image (issue 10), whose data partition it wipes: not available in this build.\n');
-      return;
+      await appliance.factoryReset();
+      term.write('Factory reset done: everything is erased. The first-boot setup starts again.\n\n');
+      return 'reset';
     case 'reboot':
     case 'poweroff':
       if (!(await confirm(term, action === 'reboot' ? 'Reboot the appliance?' : 'Shut the appliance down?', false))) return;

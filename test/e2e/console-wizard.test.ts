@@ -4,7 +4,7 @@
 // the menu: login, seal (a remote change is refused afterwards), a credential store unlocked by a running
 // gateway with a wrong and then the right passphrase, Ctrl-C and line noise.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -181,7 +181,34 @@ t.test('first-boot wizard, then the menu', async (t) => {
   await line.expect('Erase everything?');
   line.raw('\x03');
   await line.expect('back to the menu');
+  // Status, from systeminformation and the running gateway.
+  await line.expect(/: $/);
+  line.type('1');
+  const status = await line.expect(/Credentials [^\n]*\n/, 20_000);
+  t.match(status, /Uptime +\d+ h/);
+  t.match(status, /gateway running, 0 active session\(s\)/);
+  t.match(status, /SEALED/);
+  t.match(status, /Credentials +passphrase, unlocked/);
+  t.ok(status.split('\r\n').every((row) => row.length <= 80), 'every line fits 80 columns');
+  // A factory reset is refused while the gateway runs here, then erases everything and starts the wizard.
+  await line.expect(/: $/);
+  line.type('8');
+  await line.expect('Erase everything?');
+  line.type('y');
+  await line.expect('Type RESET to confirm');
+  line.type('RESET');
+  await line.expect('the gateway is running: stop it first');
   await serve.stop();
+  await line.expect(/: $/);
+  line.type('8');
+  await line.expect('Erase everything?');
+  line.type('y');
+  await line.expect('Type RESET to confirm');
+  line.type('RESET');
+  await line.expect('Factory reset done');
+  await line.expect('first-boot setup');
+  t.notOk(existsSync(join(data, 'ssh_host_ed25519_key')), 'the host key is gone');
+  t.notOk(existsSync(join(data, 'credstore')) && readdirSync(join(data, 'credstore')).length > 0, 'the credential store is gone');
 });
 
 t.test('a second console is told the first one holds the console', async (t) => {

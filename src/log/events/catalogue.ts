@@ -48,6 +48,7 @@ export const AUDIT_EVENTS = {
 
   'config-committed': { severity: 'notice', name: 'configuration committed', fields: ['version', 'author', 'origin', 'change', 'message'] },
   'appliance-sealed': { severity: 'notice', name: 'appliance sealed: remote configuration changes refused', fields: ['version', 'author', 'origin'] },
+  'factory-reset': { severity: 'warning', name: 'factory reset: configuration, credential store, keys, recordings and events erased', fields: ['origin'] },
   'appliance-unsealed': { severity: 'warning', name: 'appliance unsealed at the console', fields: ['version', 'author', 'origin'] },
   'plugin-installed': { severity: 'notice', name: 'AA plugin installed', fields: ['plugin', 'version', 'sha256', 'origin'] },
   'plugin-activated': { severity: 'notice', name: 'AA plugin version activated', fields: ['plugin', 'version', 'origin'] },
