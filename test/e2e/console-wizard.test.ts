@@ -141,6 +141,7 @@ t.test('first-boot wizard, then the menu', async (t) => {
   t.match(config.connectionPolicies[0].listen, { address: '127.0.0.1', port: listen });
   t.match(config.console.adminPasswordHash, /^\$scrypt\$/);
   t.equal(readFileSync(join(root, 'etc/hostname'), 'utf8').trim(), 'gw1');
+  t.ok(existsSync(join(data, 'credstore.json')), 'the credential store was created');
   t.match(readFileSync(join(root, 'etc/systemd/timesyncd.conf.d/gatehouse.conf'), 'utf8'), 'NTP=ntp.example.net');
   t.match(readFileSync(join(root, `etc/systemd/network/10-gatehouse-${config.network.interfaces[0].name}.network`), 'utf8'), /Address=192\.0\.2\.10\/24\nGateway=192\.0\.2\.1\nDNS=192\.0\.2\.53\nDNS=2001:db8::53\n/);
 
@@ -208,7 +209,8 @@ t.test('first-boot wizard, then the menu', async (t) => {
   await line.expect('Factory reset done');
   await line.expect('first-boot setup');
   t.notOk(existsSync(join(data, 'ssh_host_ed25519_key')), 'the host key is gone');
-  t.notOk(existsSync(join(data, 'credstore')) && readdirSync(join(data, 'credstore')).length > 0, 'the credential store is gone');
+  t.notOk(existsSync(join(data, 'credstore.json')), 'the credential store is gone');
+  t.same(readdirSync(join(data, 'config', 'versions')).filter((name) => name.endsWith('.json')).length, 1, 'only the initial configuration again');
 });
 
 t.test('a second console is told the first one holds the console', async (t) => {
