@@ -19,6 +19,8 @@ import { loadOrCreateKey } from '../gateway/ssh/host-key.js';
 import { applyOsSettings } from '../system/os-settings.js';
 import { listInterfaces } from '../system/interfaces.js';
 import { isProcessAlive } from '../system/process.js';
+import { applianceId } from '../system/appliance-id.js';
+import { credentialStoreFiles } from '../credstore/service.js';
 import { callControl, controlSocketPath, type ControlRequest } from '../system/control-socket.js';
 import { cliAudit, reportCommit } from './audit.js';
 import { send } from './credstore.js';
@@ -140,6 +142,11 @@ function applianceOn(dataDir: string, root: string, origin: ChangeOrigin): Appli
       return { exists, ...(exists ? { mode: status.mode as 'appliance-key' | 'passphrase', parts: Number(status.parts ?? 1), unlocked: status.unlocked === true } : {}) };
     },
     initCredentialStore: async (parts) => void (await send(dataDir, { op: 'credstore-init', origin, ...(parts ? { parts } : {}) })),
+    discardNewCredentialStore: async () => {
+      const status = await send(dataDir, { op: 'credstore-list' });
+      if (Array.isArray(status.entries) && status.entries.length > 0) throw new Error('the credential store holds entries: it is kept');
+      await rm(credentialStoreFiles(dataDir, await applianceId(dataDir)).file, { force: true });
+    },
     unlockCredentialStore: async (parts) => void (await control({ op: 'credstore-unlock', origin, ...(parts ? { parts } : {}) })),
     lockCredentialStore: async () => void (await control({ op: 'credstore-lock', origin })),
     sessions: async () => {

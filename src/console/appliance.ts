@@ -26,6 +26,8 @@ export interface ApplianceControl {
   credentialStore(): Promise<CredentialStoreStatus>;
   /** Creates the credential store: with the appliance key (no parts) or a passphrase in 1–9 parts. */
   initCredentialStore(parts?: string[]): Promise<void>;
+  /** Removes a store `initCredentialStore` has just made and nothing has used: the wizard's undo when its commit fails. */
+  discardNewCredentialStore(): Promise<void>;
   unlockCredentialStore(parts?: string[]): Promise<void>;
   lockCredentialStore(): Promise<void>;
   /** The running gateway's sessions, one line each; throws when the gateway is not running. */

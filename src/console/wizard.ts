@@ -48,7 +48,7 @@ export async function runWizard(term: ConsoleTerminal, appliance: ApplianceContr
     try {
       return await applySetup(term, appliance, answers);
     } catch (err) {
-      term.write(`\n! The setup was not applied: ${(err as Error).message}\n  Nothing was committed; answer again.\n\n`);
+      term.write(`\n! The setup was not applied: ${(err as Error).message}\n  Nothing was changed; answer again.\n\n`);
     }
   }
 }
@@ -160,12 +160,20 @@ async function applySetup(term: ConsoleTerminal, appliance: ApplianceControl, an
   const current = await appliance.current();
   const config = configFromAnswers(current.config, answers);
   validateConfig(config, 'the setup');
+  const newStore = !('keep' in answers.credentialStore);
   if (!('keep' in answers.credentialStore)) {
     term.write('Creating the credential store…\n');
     await appliance.initCredentialStore(answers.credentialStore.parts);
   }
   term.write('Committing the configuration…\n');
-  const committed = await appliance.commit(config, 'first-boot setup');
+  let committed;
+  try {
+    committed = await appliance.commit(config, 'first-boot setup');
+  } catch (err) {
+    // Nothing half-applied: the store made a moment ago goes again, so the next attempt starts clean.
+    if (newStore) await appliance.discardNewCredentialStore();
+    throw err;
+  }
   term.write(`Configuration version ${committed.version} committed.\n`);
   try {
     const files = await appliance.applyOsSettings(answers.os);

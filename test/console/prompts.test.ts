@@ -1,19 +1,10 @@
 // Questions over a PassThrough pair: ask re-asks with the check's reason and takes the default,
 // askNewSecret refuses a mismatch, choose refuses invalid numbers and pages beyond 20 items,
 // confirm reads y/yes/n/no; fitLine cuts to 79 columns with '…'.
-import { PassThrough } from 'node:stream';
 import t from 'tap';
 import { ask, askNewSecret, choose, confirm, fitLine } from '../../src/console/prompts.js';
-import { ConsoleInterrupt, ConsoleTerminal } from '../../src/console/terminal.js';
-
-function fakeConsole() {
-  const input = new PassThrough();
-  const output = new PassThrough();
-  let written = '';
-  output.on('data', (chunk: Buffer) => (written += chunk.toString('utf8')));
-  const term = new ConsoleTerminal({ input, output }, { idleTimeoutMs: 0 });
-  return { term, type: (text: string) => void input.write(text), screen: () => written };
-}
+import { ConsoleInterrupt } from '../../src/console/terminal.js';
+import { fakeConsole } from './harness.js';
 
 const notThirtyThree = (answer: string) => (answer === '33' ? 'not 33, please' : undefined);
 

@@ -1,27 +1,11 @@
 // The console terminal over a PassThrough pair: line editing, Enter in its three forms, secrets,
 // Ctrl-C, idle and closed input, escape sequences and garbage from the peer, long lines, UTF-8
 // split across chunks, type-ahead; and a property: no byte sequence throws or yields a control.
-import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import t from 'tap';
-import { ConsoleClosed, ConsoleIdle, ConsoleInterrupt, ConsoleTerminal, type ConsoleTerminalOptions } from '../../src/console/terminal.js';
+import { ConsoleClosed, ConsoleIdle, ConsoleInterrupt } from '../../src/console/terminal.js';
+import { fakeConsole, settle } from './harness.js';
 
-function fakeConsole(options: ConsoleTerminalOptions = { idleTimeoutMs: 0 }) {
-  const input = new PassThrough();
-  const output = new PassThrough();
-  let written = '';
-  output.on('data', (chunk: Buffer) => (written += chunk.toString('utf8')));
-  const term = new ConsoleTerminal({ input, output }, options);
-  return {
-    term,
-    input,
-    type: (data: string | number[]) => void input.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data)),
-    screen: () => written,
-    wipe: () => void (written = ''),
-  };
-}
-
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 t.test('a line is echoed, edited with backspace (0x08 and 0x7f) and Ctrl-U, ended by CR', async (t) => {
   const c = fakeConsole();

@@ -42,3 +42,40 @@ t.test('the summary shows every answer and no secret', async (t) => {
   t.notOk(/secret part|scrypt/.test(text));
   t.ok(summary(answers).every((line) => line.length <= 79), 'fits 80 columns');
 });
+
+t.test('a commit that fails leaves nothing half-applied: the new credential store goes again, the wizard asks again', async (t) => {
+  const { fakeConsole, settle } = await import('./harness.js');
+  const { runWizard } = await import('../../src/console/wizard.js');
+  const calls: string[] = [];
+  let commits = 0;
+  const current = { version: 1, time: '', origin: 'console' as const, author: 'x', message: '', sealed: false, config: validateConfig(embeddedDefaultConfig) };
+  const appliance = {
+    current: async () => current,
+    commit: async (config: unknown) => {
+      calls.push('commit');
+      if (++commits === 1) throw new Error('disk full');
+      return { ...current, version: 2, config: validateConfig(config) };
+    },
+    credentialStore: async () => ({ exists: false }),
+    initCredentialStore: async () => void calls.push('init'),
+    discardNewCredentialStore: async () => void calls.push('discard'),
+    applyOsSettings: async () => (calls.push('os'), ['/etc/hostname']),
+    hostKeyFingerprints: async () => ['SHA256:test'],
+    interfaces: async () => [{ name: 'eth0', description: 'eth0 up' }],
+  } as unknown as import('../../src/console/appliance.js').ApplianceControl;
+  const c = fakeConsole();
+  const round = ['Correct-Horse-42', 'Correct-Horse-42', '', '1', '1', '', '', '1', '', '', '', ''].map((line) => `${line}\r`).join('');
+  c.type(round);
+  const done = runWizard(c.term, appliance);
+  for (const deadline = Date.now() + 20_000; !c.screen().includes('answer again'); await settle()) {
+    if (Date.now() > deadline) throw new Error(`no failure report:\n${c.screen()}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  t.match(c.screen(), 'The setup was not applied: disk full');
+  t.same(calls, ['init', 'commit', 'discard'], 'the store made for the failed commit is removed; no OS files written');
+  c.type(round);
+  t.equal(await done, 2);
+  t.same(calls, ['init', 'commit', 'discard', 'init', 'commit', 'os']);
+  t.match(c.screen(), 'Setup complete.');
+  t.notOk(c.screen().includes('Correct-Horse-42'), 'the password never reached the screen');
+});
