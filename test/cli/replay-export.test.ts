@@ -27,10 +27,10 @@ function record(data: string, id: string, key: RecordingKey, finish: 'close' | '
   mkdirSync(directory, { recursive: true });
   const base = join(directory, id);
   const file = new ChainedFile(base, { id, chunkBytes: 200, rotateBytes: 400 });
-  let clock = 0n;
+  let clock = 0;
   const cast = new CastWriter(file, { width: 80, height: 24, startedAt: new Date(), term: 'xterm-256color', title: 'alice@web1', recordInput: false, clock: () => clock });
   for (const [i, text] of OUTPUT.entries()) {
-    clock += 20_000_000n;
+    clock += 20_000_000;
     cast.output(Buffer.from(text, 'utf8'));
     if (i === 2) cast.resize(120, 40);
   }

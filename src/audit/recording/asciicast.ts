@@ -26,8 +26,8 @@ export interface CastOptions {
   title: string;
   /** Keystrokes include passwords typed at echo-off prompts: recorded only when policy says so. */
   recordInput: boolean;
-  /** Monotonic nanoseconds; `process.hrtime.bigint` unless a test injects one. */
-  clock?: () => bigint;
+  /** Monotonic nanoseconds as a number (from `performance.now()`: no BigInt per event) unless a test injects one. */
+  clock?: () => number;
 }
 
 /** Largest `data` of one event, in UTF-8 bytes: bigger text becomes several events with the same time. */
@@ -36,8 +36,8 @@ export const MAX_EVENT_BYTES = 64 * 1024;
 export class CastWriter {
   readonly #sink: LineSink;
   readonly #recordInput: boolean;
-  readonly #clock: () => bigint;
-  readonly #start: bigint;
+  readonly #clock: () => number;
+  readonly #start: number;
   readonly #output: JsonUtf8Event;
   readonly #input: JsonUtf8Event;
   #lastMicros = 0;
@@ -46,7 +46,7 @@ export class CastWriter {
   constructor(sink: LineSink, options: CastOptions) {
     this.#sink = sink;
     this.#recordInput = options.recordInput;
-    this.#clock = options.clock ?? process.hrtime.bigint;
+    this.#clock = options.clock ?? monotonicNanoseconds;
     this.#start = this.#clock();
     const now = (): string => this.#now();
     this.#output = new JsonUtf8Event('o', now, sink);
@@ -87,10 +87,14 @@ export class CastWriter {
 
   /** Seconds since the start, microsecond precision, never decreasing. */
   #now(): string {
-    const micros = Number((this.#clock() - this.#start) / 1000n);
+    const micros = Math.floor((this.#clock() - this.#start) / 1000);
     if (micros > this.#lastMicros) this.#lastMicros = micros;
     return String(this.#lastMicros / 1e6);
   }
+}
+
+function monotonicNanoseconds(): number {
+  return performance.now() * 1e6;
 }
 
 // What each byte is to the decoder when no character is open.

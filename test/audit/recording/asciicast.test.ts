@@ -9,7 +9,7 @@ type Event = [number, string, string];
 
 function recorder(options: Partial<CastOptions> = {}) {
   const lines: string[] = [];
-  let now = 0n;
+  let now = 0;
   const sink: LineSink = { write: (line) => lines.push(typeof line === 'string' ? line : Buffer.from(line).toString('utf8')) };
   const writer = new CastWriter(sink, {
     width: 80, height: 24, startedAt: new Date('2024-05-01T10:00:00.750Z'), term: 'xterm-256color', title: 'alice@db1',
@@ -18,7 +18,7 @@ function recorder(options: Partial<CastOptions> = {}) {
   return {
     writer,
     lines,
-    advance: (ns: bigint) => { now += ns; },
+    advance: (ns: bigint) => { now += Number(ns); },
     events: () => lines.slice(1).map((line) => JSON.parse(line) as Event),
     text: (code: string) => lines.slice(1).map((line) => JSON.parse(line) as Event).filter((e) => e[1] === code).map((e) => e[2]).join(''),
   };
