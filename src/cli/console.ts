@@ -26,9 +26,10 @@ import { cliAudit, reportCommit } from './audit.js';
 import { send } from './credstore.js';
 import { changeAuthor, changeOrigin } from './origin.js';
 import { dataDirectory } from './paths.js';
+import { GATEHOUSE_VERSION } from './version.js';
+import { APPLIANCE_LAYOUT, DEFAULT_TRUSTED_KEYS, statusLines as firmwareStatusLines, upgradeFirmware } from './firmware.js';
+import { rollback, type FirmwareLayout } from '../system/firmware/updater.js';
 import { openConfigStore } from './stores.js';
-
-const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const help = `Usage: gatehouse console [--device PATH] [--baud N] [--root DIR] [--data DIR]
 
@@ -172,11 +173,20 @@ function applianceOn(dataDir: string, root: string, origin: ChangeOrigin): Appli
       for (const name of await readdir(dataDir)) if (name !== 'console.lock') await rm(join(dataDir, name), { recursive: true, force: true });
       cliAudit(dataDir).emit('factory-reset', { origin });
     },
+    firmwareStatus: () => firmwareStatusLines(firmwareLayout(root)),
+    upgradeFirmware: (bundle, say) => upgradeFirmware(firmwareLayout(root), bundle, root === '/' ? DEFAULT_TRUSTED_KEYS : join(root, DEFAULT_TRUSTED_KEYS), false, say),
+    rollbackFirmware: async () => `slot ${(await rollback(firmwareLayout(root))).slot} boots next`,
     power: async (action) => {
       if (root !== '/') throw new Error(`not the appliance (--root ${root}): ${action} refused`);
       await systemctl([action]);
     },
   };
+}
+
+/** The appliance's slots, or the same paths under a test root. */
+function firmwareLayout(root: string): FirmwareLayout {
+  if (root === '/') return APPLIANCE_LAYOUT;
+  return { cmdlineFile: join(root, 'proc/cmdline'), esp: join(root, 'efi'), slotDevice: (slot) => join(root, `dev/disk/by-partlabel/root-${slot}`) };
 }
 
 function systemctl(args: string[]): Promise<void> {
@@ -223,7 +233,7 @@ async function statusLines(dataDir: string, control: (request: ControlRequest) =
     `Memory      ${gib(memory.active)} used of ${gib(memory.total)}`,
     ...disks.slice(0, 4).map((d) => `Disk        ${d.mount} ${gib(d.used)} of ${gib(d.size)} (${d.use.toFixed(0)}%)`),
     ...interfaces.map((line) => `Network     ${line}`),
-    `Gatehouse   ${VERSION}, node ${process.version}; gateway ${gateway}`,
+    `Gatehouse   ${GATEHOUSE_VERSION}, node ${process.version}; gateway ${gateway}`,
     `Config      version ${store.current().version}, ${store.current().sealed ? 'SEALED' : 'not sealed'}`,
     `Credentials ${credstore}`,
   ].map((line) => line.slice(0, 79));

@@ -15,6 +15,7 @@ import { replayCommand } from './replay.js';
 import { sessionsCommand } from './sessions.js';
 import { searchCommand } from './search.js';
 import { consoleCommand } from './console.js';
+import { firmwareCommand } from './firmware.js';
 
 export const usage = `Usage: gatehouse <command> [options]
 
@@ -25,6 +26,8 @@ Commands:
   config show|validate|apply|history|diff|rollback
                         the versioned configuration store
   console               the serial console: first-boot wizard, then the menu (--device /dev/ttyS0)
+  firmware status|upgrade BUNDLE|rollback|health
+                        the A/B slots: signed image upgrade with automatic fallback
   seal, unseal          lock the appliance against remote changes, or lift it (console only)
   credstore init|status|unlock|lock|passwd|add|list|remove
                         the encrypted local credential store
@@ -72,6 +75,7 @@ const commands: Record<string, Command> = {
   sessions: sessionsCommand,
   search: searchCommand,
   console: consoleCommand,
+  firmware: firmwareCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -49,6 +49,12 @@ export interface ApplianceControl {
    * the gateway service is stopped first.
    */
   factoryReset(): Promise<void>;
+  /** The A/B slots, one line each. */
+  firmwareStatus(): Promise<string[]>;
+  /** Verifies a signed bundle whole, then writes the inactive slot with a one-try boot entry; progress lines go to `say`. */
+  upgradeFirmware(bundle: string, say: (line: string) => void): Promise<void>;
+  /** The other slot boots next. */
+  rollbackFirmware(): Promise<string>;
   /** Reboots or powers off the appliance (only where it runs as the appliance). */
   power(action: 'reboot' | 'poweroff'): Promise<void>;
 }

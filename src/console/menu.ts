@@ -117,8 +117,7 @@ async function perform(action: Exclude<Action, 'logout'>, term: ConsoleTerminal,
       for (const line of await appliance.recentEvents(20)) term.write(`${line}\n`);
       return;
     case 'firmware':
-      term.write('Firmware upgrade and rollback come with the bootable image (issue 10): not available in this build.\n');
-      return;
+      return firmware(term, appliance);
     case 'reset':
       term.write('Factory reset erases the configuration, the credential store, host keys and recordings.\n');
       if (!(await confirm(term, 'Erase everything?', false))) return;
@@ -135,6 +134,25 @@ async function perform(action: Exclude<Action, 'logout'>, term: ConsoleTerminal,
       await appliance.power(action);
       return;
   }
+}
+
+async function firmware(term: ConsoleTerminal, appliance: ApplianceControl): Promise<void> {
+  for (const line of await appliance.firmwareStatus()) term.write(`${line}\n`);
+  const action = await choose(term, 'Firmware', [
+    { label: 'upgrade from a signed bundle file', value: 'upgrade' as const },
+    { label: 'roll back: the other slot boots next', value: 'rollback' as const },
+    { label: 'back to the menu', value: 'back' as const },
+  ]);
+  if (action === 'back') return;
+  if (action === 'upgrade') {
+    const bundle = await ask(term, 'Bundle file (e.g. /data/upgrade/gatehouse-1.2.0.bundle)');
+    if (!(await confirm(term, `Verify and install ${bundle}?`, true))) return;
+    await appliance.upgradeFirmware(bundle, (line) => term.write(`${line}\n`));
+  } else {
+    if (!(await confirm(term, 'Boot the other slot next?', false))) return;
+    term.write(`${await appliance.rollbackFirmware()}\n`);
+  }
+  if (await confirm(term, 'Reboot now?', false)) await appliance.power('reboot');
 }
 
 async function credentialStore(term: ConsoleTerminal, appliance: ApplianceControl): Promise<void> {
