@@ -26,6 +26,7 @@ import { cliAudit, reportCommit } from './audit.js';
 import { send } from './credstore.js';
 import { changeAuthor, changeOrigin } from './origin.js';
 import { dataDirectory } from './paths.js';
+import { askGateway } from './gateway-call.js';
 import { GATEHOUSE_VERSION } from './version.js';
 import { APPLIANCE_LAYOUT, DEFAULT_TRUSTED_KEYS, statusLines as firmwareStatusLines, upgradeFirmware } from './firmware.js';
 import { rollback, type FirmwareLayout } from '../system/firmware/updater.js';
@@ -113,17 +114,7 @@ function holdConsoleLock(dataDir: string): (() => void) | string {
 
 function applianceOn(dataDir: string, root: string, origin: ChangeOrigin): ApplianceControl {
   const author = `console:${changeAuthor()}`;
-  const control = async (request: ControlRequest): Promise<Record<string, unknown>> => {
-    let answer;
-    try {
-      answer = await callControl(controlSocketPath(dataDir), request);
-    } catch (err) {
-      if (/not running/.test((err as Error).message)) throw new Error('the gateway is not running');
-      throw err;
-    }
-    if (!answer.ok) throw new Error(answer.error);
-    return answer;
-  };
+  const control = (request: ControlRequest): Promise<Record<string, unknown>> => askGateway(dataDir, request);
   return {
     current: async () => (await openConfigStore(dataDir)).current(),
     commit: async (config, message) => {

@@ -10,6 +10,7 @@ import { applianceId } from '../system/appliance-id.js';
 import { callControl, controlSocketPath, type ControlAnswer, type ControlRequest } from '../system/control-socket.js';
 import { changeOrigin } from './origin.js';
 import { dataDirectory } from './paths.js';
+import { askGateway } from './gateway-call.js';
 import { readParts, readSecret } from './secret-input.js';
 import { openConfigStore } from './stores.js';
 
@@ -151,13 +152,8 @@ export async function send(dataDir: string, build: ControlRequest | (() => Promi
   return handler(request);
 }
 
-async function gatewayOnly(dataDir: string, request: ControlRequest): Promise<Record<string, unknown>> {
-  try {
-    return answerOf(await callControl(controlSocketPath(dataDir), request));
-  } catch (err) {
-    if (/not running/.test((err as Error).message)) throw new Error('the gateway is not running: the store is unlocked in the running gateway (start it with `gatehouse serve`)');
-    throw err;
-  }
+function gatewayOnly(dataDir: string, request: ControlRequest): Promise<Record<string, unknown>> {
+  return askGateway(dataDir, request, 'the store is unlocked in the running gateway (start it with `gatehouse serve`)');
 }
 
 async function localService(dataDir: string): Promise<CredentialStoreService> {

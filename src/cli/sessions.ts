@@ -2,7 +2,8 @@
 // control socket; an administrator can end one, and the user is told why.
 import { parseArgs } from 'node:util';
 import type { LiveSessionInfo } from '../gateway/live-sessions.js';
-import { callControl, controlSocketPath, type ControlRequest } from '../system/control-socket.js';
+import type { ControlRequest } from '../system/control-socket.js';
+import { askGateway } from './gateway-call.js';
 import { changeOrigin } from './origin.js';
 import { dataDirectory } from './paths.js';
 import { byteCount, duration, textTable } from './table.js';
@@ -57,16 +58,8 @@ export async function sessionsCommand(args: string[]): Promise<number> {
   return 2;
 }
 
-async function ask(dataDir: string, request: ControlRequest): Promise<Record<string, unknown>> {
-  let answer;
-  try {
-    answer = await callControl(controlSocketPath(dataDir), request);
-  } catch (err) {
-    if (/not running/.test((err as Error).message)) throw new Error('the gateway is not running: live sessions exist only in the running gateway (start it with `gatehouse serve`)');
-    throw err;
-  }
-  if (!answer.ok) throw new Error(answer.error);
-  return answer;
+function ask(dataDir: string, request: ControlRequest): Promise<Record<string, unknown>> {
+  return askGateway(dataDir, request, 'live sessions exist only in the running gateway (start it with `gatehouse serve`)');
 }
 
 function table(sessions: LiveSessionInfo[], now: number): string {
