@@ -16,7 +16,7 @@ import { GATEHOUSE_VERSION } from './version.js';
 const help = (): string => `Usage: gatehouse firmware status
        gatehouse firmware upgrade BUNDLE [--force] [--reboot]
        gatehouse firmware rollback [--reboot]
-       gatehouse firmware health
+       gatehouse firmware health [--wait SECONDS]
 
   status            the booted slot, and each slot's version and boot entry (blessed, or tries left)
   upgrade BUNDLE    verifies the bundle (Ed25519 signature by a trusted key, architecture, a newer
@@ -24,9 +24,10 @@ const help = (): string => `Usage: gatehouse firmware status
                     the inactive slot and a boot entry that is tried once; --reboot reboots into it.
                     --force accepts an older or equal version, from the console only.
   rollback          the other slot boots next (it must have a boot entry); --reboot reboots now
-  health            the post-boot check: the configuration loads and the gateway answers; then the
-                    booted slot is blessed (its entry kept). Exit 1 otherwise: the boot loader falls
-                    back to the previous slot on the next boot.
+  health            the post-boot check: the configuration loads and, once the appliance is set up,
+                    the gateway answers (--wait: keep asking for up to SECONDS); then the booted slot
+                    is blessed (its entry kept). Exit 1 otherwise: the boot loader falls back to the
+                    previous slot on the next boot.
 
 Upgrade and rollback are refused while the appliance is sealed, unless from the console.
 
@@ -50,6 +51,7 @@ export async function firmwareCommand(args: string[]): Promise<number> {
       slots: { type: 'string' },
       'trusted-keys': { type: 'string' },
       data: { type: 'string' },
+      wait: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -83,7 +85,9 @@ export async function firmwareCommand(args: string[]): Promise<number> {
       return values.reboot ? reboot() : 0;
     }
     case 'health': {
-      const problem = await healthProblem(dataDir);
+      const waitSeconds = Number(values.wait ?? 0);
+      if (!Number.isFinite(waitSeconds) || waitSeconds < 0 || waitSeconds > 3600) throw new Error('--wait must be a number of seconds from 0 to 3600');
+      const problem = await healthProblem(dataDir, Date.now() + waitSeconds * 1000);
       if (problem) {
         process.stderr.write(`gatehouse firmware health: ${problem}; the slot is not blessed\n`);
         return 1;
@@ -147,15 +151,25 @@ async function trustedKeys(dir: string): Promise<KeyObject[]> {
   return keys;
 }
 
-/** Why the booted system is not healthy, or undefined: the configuration must load and the gateway answer. */
-async function healthProblem(dataDir: string): Promise<string | undefined> {
+/**
+ * Why the booted system is not healthy, or undefined: the configuration must load and, once the console
+ * wizard has set the appliance up, the gateway must answer before `deadline` (a fresh appliance's gateway
+ * waits for the wizard, which may be days away: its slot is healthy without it).
+ */
+async function healthProblem(dataDir: string, deadline: number): Promise<string | undefined> {
+  let configured: boolean;
   try {
-    await openConfigStore(dataDir);
+    configured = Boolean((await openConfigStore(dataDir)).current().config.console.adminPasswordHash);
   } catch (err) {
     return `the configuration does not load: ${(err as Error).message}`;
   }
-  const answer = await callControl(controlSocketPath(dataDir), { op: 'sessions-list' }).catch((err: Error) => ({ ok: false as const, error: err.message }));
-  return answer.ok ? undefined : `the gateway does not answer: ${answer.error}`;
+  if (!configured) return undefined;
+  for (;;) {
+    const answer = await callControl(controlSocketPath(dataDir), { op: 'sessions-list' }).catch((err: Error) => ({ ok: false as const, error: err.message }));
+    if (answer.ok) return undefined;
+    if (Date.now() >= deadline) return `the gateway does not answer: ${answer.error}`;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
 }
 
 async function reboot(): Promise<number> {
