@@ -16,6 +16,7 @@ import { sessionsCommand } from './sessions.js';
 import { searchCommand } from './search.js';
 import { consoleCommand } from './console.js';
 import { firmwareCommand } from './firmware.js';
+import { firewallCommand } from './firewall.js';
 
 export const usage = `Usage: gatehouse <command> [options]
 
@@ -28,6 +29,7 @@ Commands:
   console               the serial console: first-boot wizard, then the menu (--device /dev/ttyS0)
   firmware status|upgrade BUNDLE|rollback|health
                         the A/B slots: signed image upgrade with automatic fallback
+  firewall [--apply]    open the gateway's listening ports in the appliance firewall (nft)
   seal, unseal          lock the appliance against remote changes, or lift it (console only)
   credstore init|status|unlock|lock|passwd|add|list|remove
                         the encrypted local credential store
@@ -76,6 +78,7 @@ const commands: Record<string, Command> = {
   search: searchCommand,
   console: consoleCommand,
   firmware: firmwareCommand,
+  firewall: firewallCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
