@@ -1,9 +1,9 @@
 // `gatehouse console [--device /dev/ttyS0] [--baud 115200]`: the appliance's serial console. On a
 // configuration that has not been set up (no console administrator password) it runs the first-boot wizard,
 // then the menu. Without --device it uses this process's own terminal. One console at a time: a second one
-// is told which process holds the console and exits.
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { execFile } from 'node:child_process';
+// is told which process holds the console and exits. Started as root, it continues as the owner of the data
+// directory (the gateway's user) and runs only system commands as root.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import si from 'systeminformation';
 import type { ChangeOrigin } from '../config/sealed.js';
 import type { ApplianceControl } from '../console/appliance.js';
+import { DATA_PARTITION_DEVICE, isMountPoint, runDataPartitionMenu } from '../console/data-partition.js';
 import { runMenu } from '../console/menu.js';
 import { openSerialConsole } from '../console/serial.js';
 import { ConsoleClosed, ConsoleTerminal, type ConsoleIo } from '../console/terminal.js';
@@ -20,6 +21,7 @@ import { applyOsSettings } from '../system/os-settings.js';
 import { listInterfaces } from '../system/interfaces.js';
 import { isProcessAlive } from '../system/process.js';
 import { applianceId } from '../system/appliance-id.js';
+import { actAsDataOwner, runSystemCommand } from '../system/system-command.js';
 import { credentialStoreFiles } from '../credstore/service.js';
 import { callControl, controlSocketPath, type ControlRequest } from '../system/control-socket.js';
 import { cliAudit, reportCommit } from './audit.js';
@@ -32,17 +34,25 @@ import { APPLIANCE_LAYOUT, DEFAULT_TRUSTED_KEYS, statusLines as firmwareStatusLi
 import { rollback, type FirmwareLayout } from '../system/firmware/updater.js';
 import { openConfigStore } from './stores.js';
 
-const help = `Usage: gatehouse console [--device PATH] [--baud N] [--root DIR] [--data DIR]
+const help = `Usage: gatehouse console [--device PATH] [--baud N] [--root DIR] [--os-root DIR] [--data DIR]
+                        [--data-mount DIR]
+       gatehouse console --check-setup [--data DIR]
 
 The appliance console: the first-boot wizard when the appliance is not set up yet (no console
 administrator password), then the menu (status, network, credential store, seal/unseal, sessions,
-events, reboot, shutdown) behind the administrator's password.
+gateway users and servers, events, reboot, shutdown) behind the administrator's password.
 
-  --device PATH   a serial port (e.g. /dev/ttyS0; 8N1); default: this terminal
-  --baud N        its speed (default 115200)
-  --root DIR      where network, host name and time files are written (default /; tests use a
-                  temporary directory). Services are reloaded only when DIR is /.
-  --data DIR      the data directory (default: GATEHOUSE_DATA or ./var)
+  --device PATH     a serial port (e.g. /dev/ttyS0; 8N1); default: this terminal
+  --baud N          its speed (default 115200)
+  --root DIR        the system root (default /; tests use a temporary directory): time zones are
+                    looked up under it, and services are reloaded or started only when DIR is /
+  --os-root DIR     where network, host name and time files are written (default: --root; the
+                    appliance's root is read-only and uses /data/os)
+  --data DIR        the data directory (default: GATEHOUSE_DATA or ./var)
+  --data-mount DIR  the data partition's mount point (the appliance: /data); when nothing is
+                    mounted there, no store is opened and the console offers to format it
+  --check-setup     print nothing; exit 0 when the appliance is set up (the gateway may start),
+                    1 when not
 
 Changes made here have origin "console" when --device is given or this terminal is a local console;
 they are the only way to unseal the appliance.
@@ -51,7 +61,16 @@ they are the only way to unseal the appliance.
 export async function consoleCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { device: { type: 'string' }, baud: { type: 'string' }, root: { type: 'string' }, data: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      device: { type: 'string' },
+      baud: { type: 'string' },
+      root: { type: 'string' },
+      'os-root': { type: 'string' },
+      data: { type: 'string' },
+      'data-mount': { type: 'string' },
+      'check-setup': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
     process.stdout.write(help);
@@ -61,25 +80,56 @@ export async function consoleCommand(args: string[]): Promise<number> {
   if (!Number.isInteger(baudRate) || baudRate < 50 || baudRate > 4_000_000) throw new Error('--baud must be a whole number of bits per second, e.g. 115200');
   const dataDir = dataDirectory(values.data);
   const root = values.root ?? '/';
+  const terminal = { device: values.device, baudRate };
+  const dataMounted = values['data-mount'] === undefined || isMountPoint(values['data-mount']);
+  if (dataMounted) actAsDataOwner(dataDir);
+  if (values['check-setup']) return dataMounted && (await isSetUp(dataDir)) ? 0 : 1;
+  if (!dataMounted) return withConsole(terminal, {}, (term) => runDataPartitionMenu(term, { device: DATA_PARTITION_DEVICE, run: systemCommandsOn(root) }));
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const release = holdConsoleLock(dataDir);
   if (typeof release === 'string') {
     process.stderr.write(`gatehouse console: ${release}\n`);
     return 1;
   }
-  const serial = values.device ? await openSerialConsole({ device: values.device, baudRate }) : undefined;
-  const io: ConsoleIo = serial ?? { input: process.stdin, output: process.stdout };
-  const origin: ChangeOrigin = values.device ? 'console' : changeOrigin();
-  if (!serial && process.stdin.isTTY) process.stdin.setRawMode(true);
-  const store = await openConfigStore(dataDir);
-  const term = new ConsoleTerminal(io, { idleTimeoutMs: store.current().config.console.idleTimeoutMinutes * 60_000 });
-  const appliance = applianceOn(dataDir, root, origin);
   try {
-    // The menu returns only after a factory reset: the appliance is then set up again.
-    for (;;) {
-      if (!(await appliance.current()).config.console.adminPasswordHash) await runWizard(term, appliance);
-      await runMenu(term, appliance, { networkSettings: (t) => changeNetwork(t, appliance) });
-    }
+    const idleTimeoutMs = (await openConfigStore(dataDir)).current().config.console.idleTimeoutMinutes * 60_000;
+    const origin: ChangeOrigin = values.device ? 'console' : changeOrigin();
+    const zoneinfoDir = join(root, 'usr/share/zoneinfo');
+    const appliance = applianceOn(dataDir, { root, osRoot: values['os-root'] ?? root, zoneinfoDir }, origin);
+    return await withConsole(terminal, { idleTimeoutMs }, async (term) => {
+      // The menu returns only after a factory reset: the appliance is then set up again.
+      for (;;) {
+        if (!(await appliance.current()).config.console.adminPasswordHash) await runWizard(term, appliance, { zoneinfoDir });
+        await runMenu(term, appliance, { networkSettings: (t) => changeNetwork(t, appliance, { zoneinfoDir }) });
+      }
+    });
+  } finally {
+    release();
+  }
+}
+
+/** The gateway unit's start condition: the wizard has set the administrator password. Creates nothing when there is no data yet. */
+async function isSetUp(dataDir: string): Promise<boolean> {
+  return existsSync(dataDir) && Boolean((await openConfigStore(dataDir)).current().config.console.adminPasswordHash);
+}
+
+/**
+ * Runs `session` on the serial port (or this terminal) after the banner the boot test waits for; the
+ * console's input ending is a normal end (0).
+ */
+async function withConsole(
+  terminal: { device: string | undefined; baudRate: number },
+  options: { idleTimeoutMs?: number },
+  session: (term: ConsoleTerminal) => Promise<void>,
+): Promise<number> {
+  const serial = terminal.device ? await openSerialConsole({ device: terminal.device, baudRate: terminal.baudRate }) : undefined;
+  const io: ConsoleIo = serial ?? { input: process.stdin, output: process.stdout };
+  if (!serial && process.stdin.isTTY) process.stdin.setRawMode(true);
+  const term = new ConsoleTerminal(io, options);
+  try {
+    term.write(`Gatehouse ${GATEHOUSE_VERSION} console on ${os.hostname()}\n`);
+    await session(term);
+    return 0;
   } catch (err) {
     if (err instanceof ConsoleClosed) return 0;
     throw err;
@@ -87,8 +137,15 @@ export async function consoleCommand(args: string[]): Promise<number> {
     term.close();
     if (!serial && process.stdin.isTTY) process.stdin.setRawMode(false);
     await serial?.close();
-    release();
   }
+}
+
+/** System commands run on the appliance only: under a test root they are refused, never run on the host. */
+function systemCommandsOn(root: string): (command: string, args: string[]) => Promise<unknown> {
+  if (root === '/') return runSystemCommand;
+  return async (command, args) => {
+    throw new Error(`not the appliance (--root ${root}): \`${[command, ...args].join(' ')}\` refused`);
+  };
 }
 
 /** Takes `<data>/console.lock` (our pid); a stale lock of a dead process is taken over. Returns why not, or the release. */
@@ -112,7 +169,8 @@ function holdConsoleLock(dataDir: string): (() => void) | string {
   return 'could not take the console lock';
 }
 
-function applianceOn(dataDir: string, root: string, origin: ChangeOrigin): ApplianceControl {
+function applianceOn(dataDir: string, { root, osRoot, zoneinfoDir }: { root: string; osRoot: string; zoneinfoDir: string }, origin: ChangeOrigin): ApplianceControl {
+  const system = systemCommandsOn(root);
   const author = `console:${changeAuthor()}`;
   const control = (request: ControlRequest): Promise<Record<string, unknown>> => askGateway(dataDir, request);
   return {
@@ -148,7 +206,7 @@ function applianceOn(dataDir: string, root: string, origin: ChangeOrigin): Appli
     killSession: async (id, reason) => void (await control({ op: 'sessions-kill', id, reason, origin })),
     recentEvents: (count) => recentEvents(dataDir, count),
     hostKeyFingerprints: async () => [(await loadOrCreateKey(join(dataDir, 'ssh_host_ed25519_key'), 'gatehouse host key')).fingerprint],
-    applyOsSettings: async (settings) => (await applyOsSettings(settings, { root, reload: root === '/' })).written,
+    applyOsSettings: async (settings) => (await applyOsSettings(settings, { root: osRoot, zoneinfoDir, reload: root === '/' })).written,
     interfaces: async () =>
       (await listInterfaces()).filter((i) => !i.loopback).map((i) => ({ name: i.name, description: `${i.name} ${i.mac || ''} ${i.up ? 'up' : 'down'} ${i.addresses.join(' ')}`.replace(/\s+/g, ' ').trim() })),
     status: () => statusLines(dataDir, control),
@@ -159,7 +217,7 @@ function applianceOn(dataDir: string, root: string, origin: ChangeOrigin): Appli
       );
       if (gatewayRunning) {
         if (root !== '/') throw new Error('the gateway is running: stop it first (its keys and stores are in use); nothing was erased');
-        await systemctl(['stop', 'gatehouse']);
+        await system('systemctl', ['stop', 'gatehouse.service']);
       }
       for (const name of await readdir(dataDir)) if (name !== 'console.lock') await rm(join(dataDir, name), { recursive: true, force: true });
       cliAudit(dataDir).emit('factory-reset', { origin });
@@ -167,10 +225,12 @@ function applianceOn(dataDir: string, root: string, origin: ChangeOrigin): Appli
     firmwareStatus: () => firmwareStatusLines(firmwareLayout(root)),
     upgradeFirmware: (bundle, say) => upgradeFirmware(firmwareLayout(root), bundle, root === '/' ? DEFAULT_TRUSTED_KEYS : join(root, DEFAULT_TRUSTED_KEYS), false, say),
     rollbackFirmware: async () => `slot ${(await rollback(firmwareLayout(root))).slot} boots next`,
-    power: async (action) => {
-      if (root !== '/') throw new Error(`not the appliance (--root ${root}): ${action} refused`);
-      await systemctl([action]);
+    startGateway: async () => {
+      if (root !== '/') return false;
+      await system('systemctl', ['start', 'gatehouse.service']);
+      return true;
     },
+    power: async (action) => void (await system('systemctl', [action])),
   };
 }
 
@@ -178,10 +238,6 @@ function applianceOn(dataDir: string, root: string, origin: ChangeOrigin): Appli
 function firmwareLayout(root: string): FirmwareLayout {
   if (root === '/') return APPLIANCE_LAYOUT;
   return { cmdlineFile: join(root, 'proc/cmdline'), esp: join(root, 'efi'), slotDevice: (slot) => join(root, `dev/disk/by-partlabel/root-${slot}`) };
-}
-
-function systemctl(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => execFile('systemctl', args, (err, _out, stderr) => (err ? reject(new Error(`systemctl ${args.join(' ')}: ${stderr.trim() || err.message}`)) : resolve())));
 }
 
 /** The newest security events of the journal (`<data>/audit/journal/`), one line each, newest last. */

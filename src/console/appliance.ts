@@ -55,6 +55,8 @@ export interface ApplianceControl {
   upgradeFirmware(bundle: string, say: (line: string) => void): Promise<void>;
   /** The other slot boots next. */
   rollbackFirmware(): Promise<string>;
+  /** Starts the gateway service after the setup; false where this is not the appliance (nothing to start). */
+  startGateway(): Promise<boolean>;
   /** Reboots or powers off the appliance (only where it runs as the appliance). */
   power(action: 'reboot' | 'poweroff'): Promise<void>;
 }

@@ -4,6 +4,7 @@
 // process speaks with origin `console`.
 import { verifyPassword } from '../auth/local-users.js';
 import type { ApplianceControl } from './appliance.js';
+import { gatewayUsersAndServers } from './gateway-users.js';
 import { ask, choose, confirm } from './prompts.js';
 import { ConsoleIdle, ConsoleInterrupt, type ConsoleTerminal } from './terminal.js';
 
@@ -18,7 +19,7 @@ export interface MenuOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-type Action = 'status' | 'network' | 'credstore' | 'seal' | 'sessions' | 'events' | 'firmware' | 'reset' | 'reboot' | 'poweroff' | 'logout';
+type Action = 'status' | 'network' | 'credstore' | 'seal' | 'sessions' | 'users' | 'events' | 'firmware' | 'reset' | 'reboot' | 'poweroff' | 'logout';
 
 const ITEMS: { label: string; value: Action }[] = [
   { label: 'Status', value: 'status' },
@@ -26,6 +27,7 @@ const ITEMS: { label: string; value: Action }[] = [
   { label: 'Credential store: unlock / lock', value: 'credstore' },
   { label: 'Seal / unseal the appliance', value: 'seal' },
   { label: 'Active sessions (list, end one)', value: 'sessions' },
+  { label: 'Gateway users and servers', value: 'users' },
   { label: 'Recent security events', value: 'events' },
   { label: 'Firmware upgrade / rollback', value: 'firmware' },
   { label: 'Factory reset', value: 'reset' },
@@ -33,6 +35,9 @@ const ITEMS: { label: string; value: Action }[] = [
   { label: 'Shut down', value: 'poweroff' },
   { label: 'Log out', value: 'logout' },
 ];
+
+/** Asked before a reboot or power-off, here and in the data partition menu. */
+export const POWER_QUESTIONS = { reboot: 'Reboot the appliance?', poweroff: 'Shut the appliance down?' } as const;
 
 /**
  * Logs in and runs the menu; after a log-out or an idle lock it asks the password again. Returns only after a
@@ -113,6 +118,8 @@ async function perform(action: Exclude<Action, 'logout'>, term: ConsoleTerminal,
     }
     case 'sessions':
       return sessions(term, appliance);
+    case 'users':
+      return gatewayUsersAndServers(term, appliance);
     case 'events':
       for (const line of await appliance.recentEvents(20)) term.write(`${line}\n`);
       return;
@@ -130,7 +137,7 @@ async function perform(action: Exclude<Action, 'logout'>, term: ConsoleTerminal,
       return 'reset';
     case 'reboot':
     case 'poweroff':
-      if (!(await confirm(term, action === 'reboot' ? 'Reboot the appliance?' : 'Shut the appliance down?', false))) return;
+      if (!(await confirm(term, POWER_QUESTIONS[action], false))) return;
       await appliance.power(action);
       return;
   }

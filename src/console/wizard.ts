@@ -184,8 +184,18 @@ async function applySetup(term: ConsoleTerminal, appliance: ApplianceControl, an
   }
   term.write('\nGateway host key fingerprints (compare them on the first connection):\n');
   for (const fingerprint of await appliance.hostKeyFingerprints()) term.write(`  ${fingerprint}\n`);
+  await startGateway(term, appliance);
   term.write('\nSetup complete.\n');
   return committed.version;
+}
+
+/** The gateway waits for the setup (its unit's start condition); a failure to start it is reported, not fatal. */
+async function startGateway(term: ConsoleTerminal, appliance: ApplianceControl): Promise<void> {
+  try {
+    if (await appliance.startGateway()) term.write('\nThe gateway is started.\n');
+  } catch (err) {
+    term.write(`\n! The gateway did not start: ${(err as Error).message}\n  See Status in the menu.\n`);
+  }
 }
 
 export function summary(a: WizardAnswers): string[] {

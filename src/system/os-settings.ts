@@ -1,12 +1,13 @@
 // Network, host name and time settings applied to the operating system: systemd-networkd `.network`
 // files, /etc/hostname and /etc/hosts, a systemd-timesyncd drop-in and /etc/localtime, all written under
-// a root directory ("/" on the appliance, a temporary directory in tests), then — on the appliance only —
-// the services told to reload. Everything is validated first: settings are applied whole or not at all.
-import { execFile } from 'node:child_process';
+// a root directory (/data/os on the appliance, whose read-only root links those /etc paths there; a
+// temporary directory in tests), then — on the appliance only — the services told to reload. Everything is
+// validated first: settings are applied whole or not at all.
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, symlink, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic, syncDirectory } from './atomic-file.js';
+import { runSystemCommand } from './system-command.js';
 import {
   checkAddressWithPrefix,
   checkGatewayInSubnet,
@@ -27,12 +28,14 @@ export interface OsSettings {
 }
 
 export interface ApplyOptions {
-  /** "/" on the appliance, a temporary directory in tests. Time zones are looked up under <root>/usr/share/zoneinfo. */
+  /** Where the files are written: /data/os on the appliance, a temporary directory in tests. */
   root: string;
+  /** Where time zone names are checked; default <root>/usr/share/zoneinfo. /etc/localtime points at /usr/share/zoneinfo either way. */
+  zoneinfoDir?: string;
   /** Run the reload commands (on the appliance); false writes the files only. */
   reload: boolean;
-  /** Runs one command (argv, no shell); rejects with the command's stderr. Default: execFile. */
-  run?: (command: string, args: string[]) => Promise<void>;
+  /** Runs one command (argv, no shell); rejects with an Error whose `stderr` is the command's. Default: runSystemCommand. */
+  run?: (command: string, args: string[]) => Promise<unknown>;
 }
 
 export interface ApplyResult {
@@ -130,13 +133,14 @@ export function osSettingsProblems(settings: OsSettings, zoneinfoDir: string): s
 
 /**
  * Validates every setting, then writes the files under `options.root` (each atomically, mode 0644) and
- * removes `.network` files Gatehouse wrote for interfaces no longer configured. With `reload` it runs,
- * in order, `networkctl reload`, `hostnamectl set-hostname <name>`, `systemctl restart systemd-timesyncd`.
+ * removes `.network` files Gatehouse wrote for interfaces no longer configured. With `reload` it runs, in
+ * order, `networkctl reload`, `hostnamectl set-hostname --transient <name>` (the static name is the file
+ * just written: hostnamed cannot write /etc/hostname on a read-only root), `systemctl restart systemd-timesyncd`.
  * Throws OsSettingsInvalidError (nothing written) or OsSettingsReloadError (files written, a command failed).
  */
 export async function applyOsSettings(settings: OsSettings, options: ApplyOptions): Promise<ApplyResult> {
   const { root } = options;
-  const problems = osSettingsProblems(settings, join(root, ZONEINFO));
+  const problems = osSettingsProblems(settings, options.zoneinfoDir ?? join(root, ZONEINFO));
   if (problems.length) throw new OsSettingsInvalidError(problems);
 
   const result: ApplyResult = { written: [], removed: [], reloaded: [] };
@@ -168,10 +172,10 @@ export async function applyOsSettings(settings: OsSettings, options: ApplyOption
   }
 
   if (!options.reload) return result;
-  const run = options.run ?? runCommand;
+  const run = options.run ?? runSystemCommand;
   const commands: [string, string[]][] = [
     ['networkctl', ['reload']],
-    ['hostnamectl', ['set-hostname', settings.hostname]],
+    ['hostnamectl', ['set-hostname', '--transient', settings.hostname]],
     ['systemctl', ['restart', 'systemd-timesyncd']],
   ];
   for (const [command, args] of commands) {
@@ -220,14 +224,4 @@ function missingAs<T>(value: T) {
     if (err.code === 'ENOENT') return value;
     throw err;
   };
-}
-
-/** execFile with argv only (no shell); a failure rejects with an Error whose `stderr` is the command's. */
-function runCommand(command: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { timeout: 60_000 }, (err, _stdout, stderr) => {
-      if (err) reject(Object.assign(new Error(err.message), { stderr: String(stderr).trim() }));
-      else resolve();
-    });
-  });
 }

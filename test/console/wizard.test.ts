@@ -2,7 +2,9 @@
 // changes, and the result is a valid configuration), and a summary without secrets.
 import t from 'tap';
 import { embeddedDefaultConfig, validateConfig } from '../../src/config/load.js';
-import { checkAdminPassword, configFromAnswers, summary, type WizardAnswers } from '../../src/console/wizard.js';
+import type { ApplianceControl } from '../../src/console/appliance.js';
+import { checkAdminPassword, configFromAnswers, runWizard, summary, type WizardAnswers } from '../../src/console/wizard.js';
+import { fakeConsole } from './harness.js';
 
 const answers: WizardAnswers = {
   adminPasswordHash: '$scrypt$N=16384,r=8,p=1$c2FsdA$aGFzaA',
@@ -43,17 +45,15 @@ t.test('the summary shows every answer and no secret', async (t) => {
   t.ok(summary(answers).every((line) => line.length <= 79), 'fits 80 columns');
 });
 
-t.test('a commit that fails leaves nothing half-applied: the new credential store goes again, the wizard asks again', async (t) => {
-  const { fakeConsole, settle } = await import('./harness.js');
-  const { runWizard } = await import('../../src/console/wizard.js');
-  const calls: string[] = [];
+/** An appliance that records what the wizard asks of it; `commit` fails as often as `failingCommits` says. */
+function recordingAppliance(calls: string[], options: { failingCommits?: number; startGateway?: () => Promise<boolean> } = {}): ApplianceControl {
   let commits = 0;
   const current = { version: 1, time: '', origin: 'console' as const, author: 'x', message: '', sealed: false, config: validateConfig(embeddedDefaultConfig) };
-  const appliance = {
+  return {
     current: async () => current,
     commit: async (config: unknown) => {
       calls.push('commit');
-      if (++commits === 1) throw new Error('disk full');
+      if (++commits <= (options.failingCommits ?? 0)) throw new Error('disk full');
       return { ...current, version: 2, config: validateConfig(config) };
     },
     credentialStore: async () => ({ exists: false }),
@@ -62,20 +62,43 @@ t.test('a commit that fails leaves nothing half-applied: the new credential stor
     applyOsSettings: async () => (calls.push('os'), ['/etc/hostname']),
     hostKeyFingerprints: async () => ['SHA256:test'],
     interfaces: async () => [{ name: 'eth0', description: 'eth0 up' }],
-  } as unknown as import('../../src/console/appliance.js').ApplianceControl;
+    startGateway: options.startGateway ?? (async () => (calls.push('start'), true)),
+  } as unknown as ApplianceControl;
+}
+
+/** Every answer of one pass: password twice, defaults, DHCP on the first interface, the appliance key, no syslog. */
+const round = ['Correct-Horse-42', 'Correct-Horse-42', '', '1', '1', '', '', '1', '', '', '', ''].map((line) => `${line}\r`).join('');
+
+t.test('a commit that fails leaves nothing half-applied: the new credential store goes again, the wizard asks again', async (t) => {
+  const calls: string[] = [];
   const c = fakeConsole();
-  const round = ['Correct-Horse-42', 'Correct-Horse-42', '', '1', '1', '', '', '1', '', '', '', ''].map((line) => `${line}\r`).join('');
   c.type(round);
-  const done = runWizard(c.term, appliance);
-  for (const deadline = Date.now() + 20_000; !c.screen().includes('answer again'); await settle()) {
-    if (Date.now() > deadline) throw new Error(`no failure report:\n${c.screen()}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  const done = runWizard(c.term, recordingAppliance(calls, { failingCommits: 1 }));
+  await c.waitFor('answer again');
   t.match(c.screen(), 'The setup was not applied: disk full');
   t.same(calls, ['init', 'commit', 'discard'], 'the store made for the failed commit is removed; no OS files written');
   c.type(round);
   t.equal(await done, 2);
-  t.same(calls, ['init', 'commit', 'discard', 'init', 'commit', 'os']);
+  t.same(calls, ['init', 'commit', 'discard', 'init', 'commit', 'os', 'start']);
+  t.match(c.screen(), 'The gateway is started.');
   t.match(c.screen(), 'Setup complete.');
   t.notOk(c.screen().includes('Correct-Horse-42'), 'the password never reached the screen');
+});
+
+t.test('the gateway failing to start is shown, and the setup stands', async (t) => {
+  const calls: string[] = [];
+  const c = fakeConsole();
+  c.type(round);
+  const appliance = recordingAppliance(calls, { startGateway: () => Promise.reject(new Error('systemctl start gatehouse.service: Job for gatehouse.service failed')) });
+  t.equal(await runWizard(c.term, appliance), 2);
+  t.match(c.screen(), '! The gateway did not start: systemctl start gatehouse.service: Job for gatehouse.service failed');
+  t.match(c.screen(), 'Setup complete.');
+  t.same(calls, ['init', 'commit', 'os']);
+});
+
+t.test('where this is not the appliance, nothing is started and nothing said about it', async (t) => {
+  const c = fakeConsole();
+  c.type(round);
+  t.equal(await runWizard(c.term, recordingAppliance([], { startGateway: async () => false })), 2);
+  t.notMatch(c.screen(), /gateway (is started|did not start)/);
 });

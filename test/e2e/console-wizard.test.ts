@@ -64,12 +64,16 @@ t.test('first-boot wizard, then the menu', async (t) => {
   const data = join(dir, 'data');
   const root = join(dir, 'root');
   const listen = await freePort();
-  // The root the OS files go to looks like the appliance's: its zoneinfo has the zone the wizard sets.
+  // The system root looks like the appliance's: its zoneinfo has the zone the wizard sets; the OS files go to
+  // --os-root, as they go to /data/os beside the appliance's read-only root.
   await mkdir(join(root, 'usr/share/zoneinfo/Europe'), { recursive: true });
   await copyFile('/usr/share/zoneinfo/Europe/Berlin', join(root, 'usr/share/zoneinfo/Europe/Berlin'));
-  const { line } = await consoleLine(t, dir, ['--data', data, '--root', root]);
+  const osRoot = join(dir, 'os');
+  const { line } = await consoleLine(t, dir, ['--data', data, '--root', root, '--os-root', osRoot]);
 
+  await line.expect(/Gatehouse \d+\.\d+\.\d+\S* console on \S+\r\n/);
   await line.expect('first-boot setup');
+  t.equal((await gatehouse(['console', '--check-setup'], { GATEHOUSE_DATA: data })).code, 1, 'not set up: the gateway waits');
   await line.expect('Password: ');
   line.type('short');
   await line.expect('at least 12 characters');
@@ -134,16 +138,19 @@ t.test('first-boot wizard, then the menu', async (t) => {
   t.match(applied, /Network, host name and time applied \(\d+ files\)/);
   t.match(applied, /SHA256:[A-Za-z0-9+/]{43}/, 'the host key fingerprint is shown');
 
+  const checked = await gatehouse(['console', '--check-setup'], { GATEHOUSE_DATA: data });
+  t.same([checked.code, checked.stdout, checked.stderr], [0, '', ''], 'set up: the gateway may start');
   const history = await gatehouse(['config', 'history'], { GATEHOUSE_DATA: data });
   t.match(history.stdout, /^2\t\S+\tconsole\tconsole:\S+\tunsealed\tfirst-boot setup\n1\t/, 'one commit, origin console');
   const config = JSON.parse((await gatehouse(['config', 'show'], { GATEHOUSE_DATA: data })).stdout);
   t.match(config.network, { hostname: 'gw1', dns: ['192.0.2.53', '2001:db8::53'], ntp: ['ntp.example.net'], timeZone: 'Europe/Berlin' });
   t.match(config.connectionPolicies[0].listen, { address: '127.0.0.1', port: listen });
   t.match(config.console.adminPasswordHash, /^\$scrypt\$/);
-  t.equal(readFileSync(join(root, 'etc/hostname'), 'utf8').trim(), 'gw1');
+  t.equal(readFileSync(join(osRoot, 'etc/hostname'), 'utf8').trim(), 'gw1', 'the OS files go to --os-root');
+  t.notOk(existsSync(join(root, 'etc')), 'nothing is written under --root');
   t.ok(existsSync(join(data, 'credstore.json')), 'the credential store was created');
-  t.match(readFileSync(join(root, 'etc/systemd/timesyncd.conf.d/gatehouse.conf'), 'utf8'), 'NTP=ntp.example.net');
-  t.match(readFileSync(join(root, `etc/systemd/network/10-gatehouse-${config.network.interfaces[0].name}.network`), 'utf8'), /Address=192\.0\.2\.10\/24\nGateway=192\.0\.2\.1\nDNS=192\.0\.2\.53\nDNS=2001:db8::53\n/);
+  t.match(readFileSync(join(osRoot, 'etc/systemd/timesyncd.conf.d/gatehouse.conf'), 'utf8'), 'NTP=ntp.example.net');
+  t.match(readFileSync(join(osRoot, `etc/systemd/network/10-gatehouse-${config.network.interfaces[0].name}.network`), 'utf8'), /Address=192\.0\.2\.10\/24\nGateway=192\.0\.2\.1\nDNS=192\.0\.2\.53\nDNS=2001:db8::53\n/);
 
   // The menu: login with the password just set.
   await line.expect('console password: ');
@@ -162,6 +169,21 @@ t.test('first-boot wizard, then the menu', async (t) => {
   const remote = await gatehouse(['config', 'apply', join(dir, 'remote.json')], { GATEHOUSE_DATA: data, GATEHOUSE_ORIGIN: 'remote' });
   t.not(remote.code, 0, 'a remote change is refused once sealed');
   t.match(remote.stderr, /sealed/);
+  // Sealed, the console still changes the configuration: a gateway user added from the menu.
+  await line.expect(/: $/);
+  line.type('6');
+  await line.expect('Gateway users and servers');
+  await line.expect(/: $/);
+  line.type('2');
+  await line.expect('User name: ');
+  line.type('alice');
+  await line.expect('Password: ');
+  line.type('Battery-Staple-7');
+  await line.expect('Password (again): ');
+  line.type('Battery-Staple-7');
+  await line.expect(/User alice added \(configuration version \d+\)/, 20_000);
+  const withAlice = JSON.parse((await gatehouse(['config', 'show'], { GATEHOUSE_DATA: data })).stdout);
+  t.match(withAlice.users, [{ name: 'alice', passwordHash: /^\$scrypt\$/ }]);
 
   // Unlock the passphrase store held by a running gateway: wrong, then right.
   const serve = startServe(t, { GATEHOUSE_DATA: data });
@@ -178,7 +200,7 @@ t.test('first-boot wizard, then the menu', async (t) => {
   await line.expect('Unlocked.');
   // Ctrl-C inside an action returns to the menu.
   await line.expect(/: $/);
-  line.type('8');
+  line.type('9');
   await line.expect('Erase everything?');
   line.raw('\x03');
   await line.expect('back to the menu');
@@ -193,7 +215,7 @@ t.test('first-boot wizard, then the menu', async (t) => {
   t.ok(status.split('\r\n').every((row) => row.length <= 80), 'every line fits 80 columns');
   // A factory reset is refused while the gateway runs here, then erases everything and starts the wizard.
   await line.expect(/: $/);
-  line.type('8');
+  line.type('9');
   await line.expect('Erase everything?');
   line.type('y');
   await line.expect('Type RESET to confirm');
@@ -201,7 +223,7 @@ t.test('first-boot wizard, then the menu', async (t) => {
   await line.expect('the gateway is running: stop it first');
   await serve.stop();
   await line.expect(/: $/);
-  line.type('8');
+  line.type('9');
   await line.expect('Erase everything?');
   line.type('y');
   await line.expect('Type RESET to confirm');

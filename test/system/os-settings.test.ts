@@ -103,6 +103,16 @@ t.test('applyOsSettings writes every file under the root', async (t) => {
   t.same((await readdir(join(root, 'etc'))).filter((f) => f.endsWith('.tmp')), [], 'no temporary files left');
 });
 
+t.test('files go under the OS root while time zones are checked in zoneinfoDir (the appliance: /data/os and /usr/share/zoneinfo)', async (t) => {
+  const systemRoot = testRoot(t);
+  const osRoot = join(systemRoot, 'data/os');
+  const result = await applyOsSettings(settings, { root: osRoot, zoneinfoDir: join(systemRoot, 'usr/share/zoneinfo'), reload: false });
+  t.ok(result.written.every((file) => file.startsWith(`${osRoot}/`)), 'every file under the OS root');
+  t.equal(await readlink(join(osRoot, 'etc/localtime')), '/usr/share/zoneinfo/Europe/Berlin', 'the link points at the system zoneinfo');
+  const err = await errorOf(applyOsSettings(settings, { root: osRoot, zoneinfoDir: join(systemRoot, 'nowhere'), reload: false }));
+  t.match((err as OsSettingsInvalidError).problems, ['time zone: unknown time zone "Europe/Berlin", e.g. Europe/Berlin']);
+});
+
 t.test('a rerun is idempotent and stale interface files are removed', async (t) => {
   const root = testRoot(t, {
     etc: { systemd: { network: { '10-gatehouse-eth9.network': 'old', '20-admin.network': 'not ours', '10-gatehouse-eth0.network': 'old' } } },
@@ -171,10 +181,10 @@ t.test('reload: false runs nothing; reload: true runs the commands in order', as
   const result = await applyOsSettings(settings, { root: testRoot(t), reload: true, run });
   t.same(calls, [
     ['networkctl', 'reload'],
-    ['hostnamectl', 'set-hostname', 'gw1.example.com'],
+    ['hostnamectl', 'set-hostname', '--transient', 'gw1.example.com'],
     ['systemctl', 'restart', 'systemd-timesyncd'],
   ]);
-  t.same(result.reloaded, ['networkctl reload', 'hostnamectl set-hostname gw1.example.com', 'systemctl restart systemd-timesyncd']);
+  t.same(result.reloaded, ['networkctl reload', 'hostnamectl set-hostname --transient gw1.example.com', 'systemctl restart systemd-timesyncd']);
 });
 
 t.test('a failing reload command is reported, and the files stay written', async (t) => {
@@ -188,11 +198,11 @@ t.test('a failing reload command is reported, and the files stay written', async
   t.ok(err instanceof OsSettingsReloadError);
   t.equal(
     err.message,
-    '`hostnamectl set-hostname gw1.example.com` failed: Could not set hostname: Access denied. ' +
+    '`hostnamectl set-hostname --transient gw1.example.com` failed: Could not set hostname: Access denied. ' +
       'The settings files are written and take effect at the next boot (already run: `networkctl reload`)',
   );
   const failure = err as OsSettingsReloadError;
-  t.equal(failure.command, 'hostnamectl set-hostname gw1.example.com');
+  t.equal(failure.command, 'hostnamectl set-hostname --transient gw1.example.com');
   t.same(failure.result.reloaded, ['networkctl reload']);
   t.equal(failure.result.written.length, 7);
   t.same(calls, ['networkctl', 'hostnamectl'], 'stops at the failing command');
