@@ -104,8 +104,17 @@ export async function firmwareCommand(args: string[]): Promise<number> {
 
 export const DEFAULT_TRUSTED_KEYS = '/usr/lib/gatehouse/firmware-keys';
 
-/** The appliance's own layout: /proc/cmdline, the ESP at /efi, slots by partition label. */
-export const APPLIANCE_LAYOUT: FirmwareLayout = { cmdlineFile: '/proc/cmdline', esp: '/efi', slotDevice: (slot: Slot) => `/dev/disk/by-partlabel/root-${slot}` };
+/**
+ * The appliance's own layout: /proc/cmdline, the ESP at /efi, slots by partition label. Its kernel options
+ * keep the serial console readable (warnings and notices only, systemd's status only on errors); the image
+ * build writes the first entry with the same ones.
+ */
+export const APPLIANCE_LAYOUT: FirmwareLayout = {
+  cmdlineFile: '/proc/cmdline',
+  esp: '/efi',
+  slotDevice: (slot: Slot) => `/dev/disk/by-partlabel/root-${slot}`,
+  kernelOptions: 'loglevel=6 systemd.show_status=error',
+};
 
 /** The booted slot and each slot's version and entry, one line each. */
 export async function statusLines(layout: FirmwareLayout): Promise<string[]> {
@@ -128,11 +137,21 @@ export async function upgradeFirmware(layout: FirmwareLayout, bundlePath: string
   });
   try {
     say(`bundle ${bundle.manifest.version} (${bundle.manifest.arch}) verified: signed by ${bundle.keyFingerprint}`);
-    const installed = await installBundle(layout, bundle, (step, done, total) => say(`  ${step}${done !== undefined && total ? ` ${Math.floor((100 * done) / total)}%` : ''}`));
+    const installed = await installBundle(layout, bundle, tenPercentSteps(say));
     say(`version ${installed.version} written to slot ${installed.slot}; it boots once on trial and is kept when its health check passes`);
   } finally {
     await bundle.close();
   }
+}
+
+/** Progress lines for a console: each step once, and a long step every 10 % (not every chunk written). */
+function tenPercentSteps(say: (line: string) => void): (step: string, done?: number, total?: number) => void {
+  let last = '';
+  return (step, done, total) => {
+    const line = done !== undefined && total ? `  ${step} ${Math.floor((10 * done) / total) * 10}%` : `  ${step}`;
+    if (line !== last) say(line);
+    last = line;
+  };
 }
 
 /** Refused while sealed unless from the console; returns the origin. */
