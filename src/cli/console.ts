@@ -21,7 +21,7 @@ import { applyOsSettings } from '../system/os-settings.js';
 import { listInterfaces } from '../system/interfaces.js';
 import { isProcessAlive } from '../system/process.js';
 import { applianceId } from '../system/appliance-id.js';
-import { actAsDataOwner, runSystemCommand } from '../system/system-command.js';
+import { runSystemCommand } from '../system/system-command.js';
 import { credentialStoreFiles } from '../credstore/service.js';
 import { callControl, controlSocketPath, type ControlRequest } from '../system/control-socket.js';
 import { cliAudit, reportCommit } from './audit.js';
@@ -82,7 +82,6 @@ export async function consoleCommand(args: string[]): Promise<number> {
   const root = values.root ?? '/';
   const terminal = { device: values.device, baudRate };
   const dataMounted = values['data-mount'] === undefined || isMountPoint(values['data-mount']);
-  if (dataMounted) actAsDataOwner(dataDir);
   if (values['check-setup']) return dataMounted && (await isSetUp(dataDir)) ? 0 : 1;
   if (!dataMounted) return withConsole(terminal, {}, (term) => runDataPartitionMenu(term, { device: DATA_PARTITION_DEVICE, run: systemCommandsOn(root) }));
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { openBundle } from '../system/firmware/bundle.js';
 import { blessBootedSlot, firmwareStatus, installBundle, rollback, type FirmwareLayout, type Slot } from '../system/firmware/updater.js';
 import { callControl, controlSocketPath } from '../system/control-socket.js';
+import { runSystemCommand } from '../system/system-command.js';
 import { changeOrigin } from './origin.js';
 import { dataDirectory } from './paths.js';
 import { openConfigStore } from './stores.js';
@@ -192,7 +193,6 @@ async function healthProblem(dataDir: string, deadline: number): Promise<string 
 }
 
 async function reboot(): Promise<number> {
-  const { execFile } = await import('node:child_process');
-  await new Promise<void>((resolve, reject) => execFile('systemctl', ['reboot'], (err) => (err ? reject(err) : resolve())));
+  await runSystemCommand('systemctl', ['reboot']);
   return 0;
 }

@@ -1,14 +1,9 @@
-// Who the console acts as. It starts as root on the appliance, but everything it does in-process (config
-// commits, host keys, the credential store, the audit journal) must belong to the gateway's user, which
-// owns the data directory: so it continues as that user, keeping root as its real uid. The system commands
-// it needs (systemctl, networkctl, hostnamectl, mkfs.ext4) then run as root through `runSystemCommand`.
+// The system commands the console needs (systemctl, networkctl, hostnamectl, mkfs.ext4) run as root. On
+// the appliance the console itself runs as the gateway's user, which owns the data directory, so that
+// everything it writes there stays readable by the gateway; the image's sudoers file lets that user run
+// exactly these commands (and nothing else) as root, and the gateway's own NoNewPrivileges keeps it from
+// using them. A process that already is root runs them directly.
 import { execFile } from 'node:child_process';
-import { statSync } from 'node:fs';
-
-export interface Identity {
-  uid: number;
-  gid: number;
-}
 
 /** A system command failed; `stderr` is its trimmed error output (possibly empty). */
 export class SystemCommandError extends Error {
@@ -27,43 +22,21 @@ export interface SystemCommandOptions {
   timeoutMs?: number;
 }
 
+/** The program and argv that run `command` as root for a process whose effective uid is `euid`. */
+export function asRoot(command: string, args: string[], euid: number): [string, string[]] {
+  return euid === 0 ? [command, args] : ['sudo', ['-n', '--', command, ...args]];
+}
+
 /**
- * Runs `command` with `args` as argv (never through a shell) and resolves with its standard output; rejects
- * with a SystemCommandError. When this process acts as the data owner (real uid root, effective uid not),
- * the command runs as root: the child's setuid(0) is allowed because the real uid is 0.
+ * Runs `command` with `args` as argv (never through a shell), as root, and resolves with its standard
+ * output; rejects with a SystemCommandError naming the command (not the sudo wrapper).
  */
 export function runSystemCommand(command: string, args: string[], options: SystemCommandOptions = {}): Promise<string> {
-  const asRoot = process.getuid?.() === 0 && process.geteuid?.() !== 0 ? { uid: 0, gid: 0 } : {};
+  const [file, argv] = asRoot(command, args, process.geteuid?.() ?? 0);
   return new Promise((resolve, reject) => {
-    execFile(command, args, { timeout: options.timeoutMs ?? 60_000, ...asRoot }, (err, stdout, stderr) => {
+    execFile(file, argv, { timeout: options.timeoutMs ?? 60_000 }, (err, stdout, stderr) => {
       if (err) reject(new SystemCommandError([command, ...args].join(' '), String(stderr).trim(), err.message));
       else resolve(String(stdout));
     });
   });
-}
-
-/** The identity to continue as: the data directory's owner when this process is root and the owner is not. */
-export function dataOwnerToActAs(uid: number, dataDirOwner: Identity | undefined): Identity | undefined {
-  if (uid !== 0 || dataDirOwner === undefined || dataDirOwner.uid === 0) return undefined;
-  return dataDirOwner;
-}
-
-/**
- * Continues as the owner of `dataDir` when `dataOwnerToActAs` says so; returns who that is. The supplementary
- * groups are the owner's group and `disk` (firmware upgrades write the A/B root slot block devices) when
- * the system has that group. Effective ids only: the real uid stays root for `runSystemCommand`.
- */
-export function actAsDataOwner(dataDir: string): Identity | undefined {
-  const stats = statSync(dataDir, { throwIfNoEntry: false });
-  const owner = dataOwnerToActAs(process.getuid?.() ?? -1, stats ? { uid: stats.uid, gid: stats.gid } : undefined);
-  if (!owner) return undefined;
-  try {
-    process.setgroups!([owner.gid, 'disk']);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_CREDENTIAL') throw err;
-    process.setgroups!([owner.gid]);
-  }
-  process.setegid!(owner.gid);
-  process.seteuid!(owner.uid);
-  return owner;
 }
