@@ -224,6 +224,15 @@ function applianceOn(dataDir: string, { root, osRoot, zoneinfoDir }: { root: str
     firmwareStatus: () => firmwareStatusLines(firmwareLayout(root)),
     upgradeFirmware: (bundle, say) => upgradeFirmware(firmwareLayout(root), bundle, root === '/' ? DEFAULT_TRUSTED_KEYS : join(root, DEFAULT_TRUSTED_KEYS), false, say),
     rollbackFirmware: async () => `slot ${(await rollback(firmwareLayout(root))).slot} boots next`,
+    applyToGateway: async () => {
+      if (root !== '/') return 'Restart the gateway to use it: it reads its configuration when it starts.';
+      const running = await control({ op: 'sessions-list' }).catch(() => undefined);
+      if (!running) return 'The gateway is not running: it uses the new configuration when it starts.';
+      const active = (running.sessions as unknown[]).length;
+      if (active > 0) return `The gateway keeps its configuration until it restarts: ${active} session(s) active. End them (Active sessions) or reboot to apply it.`;
+      await system('systemctl', ['try-restart', 'gatehouse.service']);
+      return 'The gateway restarted with the new configuration.';
+    },
     startGateway: async () => {
       if (root !== '/') return false;
       await system('systemctl', ['start', 'gatehouse.service']);

@@ -55,6 +55,11 @@ export interface ApplianceControl {
   upgradeFirmware(bundle: string, say: (line: string) => void): Promise<void>;
   /** The other slot boots next. */
   rollbackFirmware(): Promise<string>;
+  /**
+   * Brings a committed configuration change to the running gateway, which reads its configuration when it
+   * starts: restarts it when no session is active (a restart would end them); returns what happened, one line.
+   */
+  applyToGateway(): Promise<string>;
   /** Starts the gateway service after the setup; false where this is not the appliance (nothing to start). */
   startGateway(): Promise<boolean>;
   /** Reboots or powers off the appliance (only where it runs as the appliance). */

@@ -76,6 +76,9 @@ async function login(term: ConsoleTerminal, appliance: ApplianceControl, options
   }
 }
 
+/** Items whose changes the running gateway only sees after a restart (sealing is read live). */
+const GATEWAY_SETTINGS: ReadonlySet<Action> = new Set(['network', 'users']);
+
 async function menuLoop(term: ConsoleTerminal, appliance: ApplianceControl, options: MenuOptions): Promise<'logout' | 'reset'> {
   for (;;) {
     term.write('\n');
@@ -88,7 +91,9 @@ async function menuLoop(term: ConsoleTerminal, appliance: ApplianceControl, opti
     }
     if (action === 'logout') return 'logout';
     try {
+      const before = (await appliance.current()).version;
       if ((await perform(action, term, appliance, options)) === 'reset') return 'reset';
+      if (GATEWAY_SETTINGS.has(action) && (await appliance.current()).version !== before) term.write(`${await appliance.applyToGateway()}\n`);
     } catch (err) {
       if (err instanceof ConsoleInterrupt) {
         term.write('\n(back to the menu)\n');

@@ -62,6 +62,7 @@ function recordingAppliance(calls: string[], options: { failingCommits?: number;
     applyOsSettings: async () => (calls.push('os'), ['/etc/hostname']),
     hostKeyFingerprints: async () => ['SHA256:test'],
     interfaces: async () => [{ name: 'eth0', description: 'eth0 up' }],
+    applyToGateway: async () => (calls.push('apply'), 'applied'),
     startGateway: options.startGateway ?? (async () => (calls.push('start'), true)),
   } as unknown as ApplianceControl;
 }

@@ -182,6 +182,7 @@ t.test('first-boot wizard, then the menu', async (t) => {
   await line.expect('Password (again): ');
   line.type('Battery-Staple-7');
   await line.expect(/User alice added \(configuration version \d+\)/, 20_000);
+  await line.expect('Restart the gateway to use it', 20_000);
   const withAlice = JSON.parse((await gatehouse(['config', 'show'], { GATEHOUSE_DATA: data })).stdout);
   t.match(withAlice.users, [{ name: 'alice', passwordHash: /^\$scrypt\$/ }]);
 
