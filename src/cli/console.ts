@@ -140,7 +140,7 @@ async function withConsole(
 }
 
 /** System commands run on the appliance only: under a test root they are refused, never run on the host. */
-function systemCommandsOn(root: string): (command: string, args: string[]) => Promise<unknown> {
+function systemCommandsOn(root: string): (command: string, args: string[]) => Promise<string> {
   if (root === '/') return runSystemCommand;
   return async (command, args) => {
     throw new Error(`not the appliance (--root ${root}): \`${[command, ...args].join(' ')}\` refused`);
@@ -226,9 +226,11 @@ function applianceOn(dataDir: string, { root, osRoot, zoneinfoDir }: { root: str
     rollbackFirmware: async () => `slot ${(await rollback(firmwareLayout(root))).slot} boots next`,
     applyToGateway: async () => {
       if (root !== '/') return 'Restart the gateway to use it: it reads its configuration when it starts.';
+      const state = (await system('systemctl', ['is-active', 'gatehouse.service']).catch(() => 'inactive')).trim();
+      if (state !== 'active' && state !== 'activating') return 'The gateway is not running: it uses the new configuration when it starts.';
+      // A gateway still starting may have read the older configuration: it is restarted too.
       const running = await control({ op: 'sessions-list' }).catch(() => undefined);
-      if (!running) return 'The gateway is not running: it uses the new configuration when it starts.';
-      const active = (running.sessions as unknown[]).length;
+      const active = running ? (running.sessions as unknown[]).length : 0;
       if (active > 0) return `The gateway keeps its configuration until it restarts: ${active} session(s) active. End them (Active sessions) or reboot to apply it.`;
       await system('systemctl', ['try-restart', 'gatehouse.service']);
       return 'The gateway restarted with the new configuration.';

@@ -273,10 +273,14 @@ async function main(): Promise<void> {
     await con.answer(/Password: $/m, target.password);
     await con.answer(/Password \(again\): $/m, target.password);
     await con.expect(/User \S+ added/, 60_000, 'the user added');
+    await con.expect(/The gateway restarted with the new configuration/, 120_000, 'the gateway restarted');
     await con.choose(/^Gateway users/);
     await con.choose(/^servers users may reach/);
     await con.answer(/Servers[^\n]*: $/m, '10.0.2.2');
     await con.expect(/Servers set/, 60_000, 'the servers set');
+    await con.expect(/The gateway restarted with the new configuration/, 120_000, 'the gateway restarted');
+    await sshBanner(sshPort, 180_000);
+    note(machine, 'user and servers set; the gateway restarted with them');
     await loginThroughGateway(con, sshPort, target, knownHosts, true);
     note(machine, 'logged in through the gateway with OpenSSH to an sshd on the host');
     await con.choose(/^Status/);
