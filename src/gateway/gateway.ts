@@ -25,7 +25,7 @@ import { UsermappingPolicy } from './usermapping.js';
 import { LiveSessions } from './live-sessions.js';
 import { loadOrCreateRecordingKey } from '../audit/recording/signing-key.js';
 import type { RecordingStore } from './ssh/channel-recorder.js';
-import { applyRetention } from '../audit/recording/retention.js';
+import { applyRetention, effectiveSizeCap, fileSystemBytes } from '../audit/recording/retention.js';
 import { EmbeddedConnectionStore } from '../audit/connections/embedded-store.js';
 import { CONNECTION_DATABASE_FILE } from '../audit/connections/sqlite-database.js';
 import { recoverInterruptedSessions } from '../audit/connections/recovery.js';
@@ -202,10 +202,11 @@ async function openConnectionDatabase(path: string, recordingsDirectory: string,
  */
 function keepRecordingsWithinRetention(config: GatehouseConfig, directory: string, audit: AuditLog, log: Logger, connections: ConnectionStore | undefined): { stop(): Promise<void> } {
   const days = new Map(config.connectionPolicies.map((p) => [p.name, p.recording.retentionDays]));
-  const rules = { retentionDays: (policy: string) => days.get(policy), maxTotalBytes: config.recordings.maxTotalMiB * 1024 * 1024 };
+  const retentionDays = (policy: string) => days.get(policy);
   let running: Promise<void> | undefined;
   const run = (): void => {
-    running ??= applyRetention(directory, rules)
+    running ??= fileSystemBytes(directory)
+      .then((size) => applyRetention(directory, { retentionDays, maxTotalBytes: effectiveSizeCap(config.recordings.maxTotalMiB * 1024 * 1024, size) }))
       .then(({ deleted, failed }) => {
         for (const d of deleted) audit.emit('recording-deleted', { recording: d.id, policy: d.policy ?? null, reason: d.reason, bytes: d.bytes, ageDays: d.ageDays });
         for (const f of failed) log.error({ recording: f.id, err: f.reason }, 'retention could not delete a recording');

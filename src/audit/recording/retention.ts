@@ -6,7 +6,7 @@
 // A recording is its `<id>.chain` and the files named after it (format.ts): the chain is what makes it one,
 // since ids may contain dots and `<id>.1.cast` alone cannot say whose part it is. The chain header names the
 // policy; a recording without one (made before policies were written there) keeps the default retention.
-import { open, readdir, stat, unlink } from 'node:fs/promises';
+import { open, readdir, stat, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { castPath, chainPath, signaturePath, type ChainHeader } from './format.js';
 
@@ -23,6 +23,25 @@ export interface RetentionRules {
   /** Used for policies `retentionDays` does not know. Default 365. */
   defaultRetentionDays?: number;
   now?: () => number;
+}
+
+/** The share of the file system recordings may take, whatever the configured cap: the rest keeps the configuration, keys and events writable. */
+export const RECORDINGS_FILE_SYSTEM_SHARE = 0.75;
+
+/**
+ * The size cap that applies: the configured one, or less on a file system too small for it (an appliance's
+ * data partition), so that recordings alone never fill the disk.
+ */
+export function effectiveSizeCap(configuredBytes: number, fileSystemBytes: number): number {
+  return Math.min(configuredBytes, Math.floor(fileSystemBytes * RECORDINGS_FILE_SYSTEM_SHARE));
+}
+
+/** The size of the file system holding `directory`; Infinity when it cannot be told. */
+export async function fileSystemBytes(directory: string): Promise<number> {
+  return statfs(directory).then(
+    (s) => s.blocks * s.bsize,
+    () => Infinity,
+  );
 }
 
 export interface StoredRecording {

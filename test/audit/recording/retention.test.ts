@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { CastWriter } from '../../../src/audit/recording/asciicast.js';
 import { ChainedFile } from '../../../src/audit/recording/chain.js';
-import { applyRetention, listRecordings } from '../../../src/audit/recording/retention.js';
+import { applyRetention, effectiveSizeCap, fileSystemBytes, listRecordings } from '../../../src/audit/recording/retention.js';
 import { describeRecordingKey } from '../../../src/audit/recording/signing-key.js';
 import { verifyRecording } from '../../../src/audit/recording/verify.js';
 
@@ -90,4 +90,14 @@ t.test('nothing is deleted within limits', async (t) => {
   const { deleted } = await applyRetention(dir, rules(10 * 1024 * 1024));
   t.same(deleted, []);
   t.same(readdirSync(dir).sort(), before);
+});
+
+t.test('the size cap shrinks to three quarters of a file system too small for it', async (t) => {
+  const gib = 2 ** 30;
+  t.equal(effectiveSizeCap(10 * gib, 252 * gib), 10 * gib, 'a large disk: the configured cap');
+  t.equal(effectiveSizeCap(10 * gib, 1.6 * gib), Math.floor(1.2 * gib), "an appliance's 1.6 GiB data partition: 1.2 GiB");
+  t.equal(effectiveSizeCap(10 * gib, Infinity), 10 * gib, 'an unknown file system size changes nothing');
+  const size = await fileSystemBytes(t.testdir());
+  t.ok(size > 0 && Number.isFinite(size), 'the test directory has a file system of a known size');
+  t.equal(await fileSystemBytes('/no/such/directory'), Infinity);
 });
