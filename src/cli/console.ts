@@ -3,7 +3,7 @@
 // then the menu. Without --device it uses this process's own terminal. One console at a time: a second one
 // is told which process holds the console and exits. Started as root, it continues as the owner of the data
 // directory (the gateway's user) and runs only system commands as root.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -149,23 +149,33 @@ function systemCommandsOn(root: string): (command: string, args: string[]) => Pr
 
 /** Takes `<data>/console.lock` (our pid); a stale lock of a dead process is taken over. Returns why not, or the release. */
 function holdConsoleLock(dataDir: string): (() => void) | string {
+  // A symlink whose target is our pid: made in one step, and it needs no data block, so the console
+  // still starts on a full data partition.
   const file = join(dataDir, 'console.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(file, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
+      symlinkSync(String(process.pid), file);
       return () => {
-        if (readFileSync(file, 'utf8') === String(process.pid)) unlinkSync(file);
+        if (lockHolder(file) === process.pid) unlinkSync(file);
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = Number(readFileSync(file, 'utf8'));
-      if (Number.isInteger(holder) && holder > 0 && isProcessAlive(holder)) return `another console (pid ${holder}) is in use; only one console runs at a time`;
+      const holder = lockHolder(file);
+      if (holder !== undefined && isProcessAlive(holder)) return `another console (pid ${holder}) is in use; only one console runs at a time`;
       unlinkSync(file);
     }
   }
   return 'could not take the console lock';
+}
+
+/** The pid a console lock names; undefined for a lock of an older form or a damaged one (taken over). */
+function lockHolder(file: string): number | undefined {
+  try {
+    const pid = Number(readlinkSync(file));
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function applianceOn(dataDir: string, { root, osRoot, zoneinfoDir }: { root: string; osRoot: string; zoneinfoDir: string }, origin: ChangeOrigin): ApplianceControl {
