@@ -204,7 +204,7 @@ async function login(con: SerialConsole): Promise<void> {
 /** The firmware screen's status lines (the menu's firmware item, then back). */
 async function firmwareStatus(con: SerialConsole): Promise<string> {
   await con.choose(/^Firmware upgrade/);
-  const shown = await con.expect(/running [\s\S]*?slot b[^\n]*\n/, 60_000, 'the firmware status');
+  const shown = await con.expect(/running \S+ from slot [ab]\n(?:slot [ab][^\n]*\n){2}/, 60_000, 'the firmware status');
   await con.choose(/^back to the menu/);
   return shown[0];
 }
