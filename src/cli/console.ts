@@ -1,8 +1,9 @@
 // `gatehouse console [--device /dev/ttyS0] [--baud 115200]`: the appliance's serial console. On a
 // configuration that has not been set up (no console administrator password) it runs the first-boot wizard,
 // then the menu. Without --device it uses this process's own terminal. One console at a time: a second one
-// is told which process holds the console and exits. Started as root, it continues as the owner of the data
-// directory (the gateway's user) and runs only system commands as root.
+// is told which process holds the console and exits. On the appliance it runs as the gateway's user, so what
+// it writes in the data directory stays the gateway's; its few system commands run as root through sudo
+// (src/system/system-command.ts).
 import { existsSync, mkdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
